@@ -1,0 +1,68 @@
+/**
+ * Picks the tfjs compute backend. Native TensorFlow is an optional dependency
+ * whose install downloads libtensorflow; where that failed npm dropped it, so
+ * `auto` falls back to wasm, which gets the gradient kernels it lacks from
+ * ./kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { UserError } from '../errors.js';
+import { registerWasmGradientKernels } from './kernels/index.js';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** The tfjs backend name in use: 'tensorflow', 'wasm' or 'cpu'. */
+  name: string;
+  /** Why this one was chosen, for the log line. */
+  reason: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Loads a native TensorFlow binding if one is installed; returns its package name. */
+function tryLoadNative(): { pkg: string } | { error: string } {
+  const errors: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require(pkg);
+      return { pkg };
+    } catch (err) {
+      errors.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return { error: errors.join('; ') };
+}
+
+let current: BackendInfo | null = null;
+
+/** Selects and initialises the backend; idempotent for the same choice. */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (current && (choice === 'auto' || choice === current.name)) return current;
+  let info: BackendInfo;
+  if (choice === 'tensorflow' || choice === 'auto') {
+    const native = tryLoadNative();
+    if ('pkg' in native && (await tf.setBackend('tensorflow'))) {
+      info = { name: 'tensorflow', reason: `${native.pkg} loaded` };
+    } else if (choice === 'tensorflow') {
+      const why = 'error' in native ? native.error : 'the tensorflow backend failed to initialise';
+      throw new UserError(
+        `--backend tensorflow: native TensorFlow is not available (${why}); install @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu, or use --backend wasm`,
+      );
+    } else {
+      registerWasmGradientKernels();
+      await tf.setBackend('wasm');
+      await tf.ready();
+      info = { name: 'wasm', reason: 'native TensorFlow (@tensorflow/tfjs-node[-gpu]) is not installed' };
+    }
+  } else {
+    if (choice === 'wasm') registerWasmGradientKernels();
+    await tf.setBackend(choice);
+    await tf.ready();
+    info = { name: choice, reason: 'chosen with --backend' };
+  }
+  current = info;
+  return info;
+}
