@@ -1,0 +1,207 @@
+/**
+ * Classification transfer. VOC: 20-way multi-label (sigmoid cross-entropy,
+ * difficult-only labels ignored), per-class AP and mAP on the test split.
+ * Image folders: one class per subfolder, softmax, accuracy (and
+ * one-vs-rest mAP). Training uses random crops and mirrors; testing the
+ * centre crop or 10 crops (corners + centre, each mirrored).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Rng } from '../engine/random.js';
+import { logLine } from '../engine/log.js';
+import { UserError } from '../errors.js';
+import { cropBatch, cropViews, EpochSampler, loadImageBank, type CropView, type ImageBank } from '../data/batches.js';
+import { readImageFolder } from '../data/folder.js';
+import { VocDataset } from '../data/voc.js';
+import { averagePrecision, meanAP } from '../metrics/index.js';
+import { buildFcHead, predictInBatches, variablesOf } from './features.js';
+import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import type { DownstreamJob, DownstreamTask } from './types.js';
+
+/** Labels per image and class: 1 present, -1 absent, 0 ignored (difficult only). */
+interface LabelledSplit {
+  paths: string[];
+  labels: Int8Array[];
+}
+
+interface ClassificationData {
+  classes: string[];
+  /** true: one class per image (softmax, accuracy); false: VOC multi-label. */
+  exclusive: boolean;
+  train: LabelledSplit;
+  test: LabelledSplit;
+}
+
+function limit<T>(items: T[], max?: number): T[] {
+  return max === undefined ? items : items.slice(0, max);
+}
+
+async function vocSplit(voc: VocDataset, split: string, max?: number): Promise<LabelledSplit> {
+  const ids = limit(await voc.ids(split), max);
+  const perClass = await Promise.all(voc.classes.map((c) => voc.classLabels(c, split)));
+  return {
+    paths: ids.map((id) => voc.imagePath(id)),
+    labels: ids.map((id) => Int8Array.from(perClass, (m) => m.get(id) ?? -1)),
+  };
+}
+
+async function folderSplit(root: string, classes: string[], max?: number): Promise<LabelledSplit> {
+  const { images } = await readImageFolder(root);
+  const kept = limit(
+    images.filter((im) => im.label !== null && classes.includes(im.label)),
+    max,
+  );
+  return {
+    paths: kept.map((im) => im.path),
+    labels: kept.map((im) => Int8Array.from(classes, (c) => (c === im.label ? 1 : -1))),
+  };
+}
+
+async function loadData(job: DownstreamJob): Promise<ClassificationData> {
+  const { config, dataset } = job;
+  if (dataset.format === 'voc') {
+    const voc = await VocDataset.open(dataset.root);
+    return {
+      classes: [...voc.classes],
+      exclusive: false,
+      train: await vocSplit(voc, config.trainSplit, config.maxTrainImages),
+      test: await vocSplit(voc, config.testSplit, config.maxTestImages),
+    };
+  }
+  // Image folders split by subfolder, as ImageNet's train/ and val/.
+  const trainRoot = join(dataset.root, config.trainSplit);
+  const testRoot = join(dataset.root, config.testSplit);
+  for (const root of [trainRoot, testRoot]) {
+    await access(root).catch(() => {
+      throw new UserError(`${root}: missing; a folder dataset for classification needs <root>/${config.trainSplit}/<class>/ and <root>/${config.testSplit}/<class>/`);
+    });
+  }
+  const { classes } = await readImageFolder(trainRoot);
+  return {
+    classes,
+    exclusive: true,
+    train: await folderSplit(trainRoot, classes, config.maxTrainImages),
+    test: await folderSplit(testRoot, classes, config.maxTestImages),
+  };
+}
+
+/** Loss over logits: sigmoid CE ignoring 0 labels (multi-label), or softmax CE (exclusive). */
+function classificationLoss(logits: tf.Tensor2D, labels: Int8Array[], exclusive: boolean): tf.Scalar {
+  const n = labels.length;
+  const c = labels[0].length;
+  const target = new Float32Array(n * c);
+  const weight = new Float32Array(n * c);
+  labels.forEach((row, i) =>
+    row.forEach((v, j) => {
+      target[i * c + j] = v === 1 ? 1 : 0;
+      weight[i * c + j] = v === 0 ? 0 : 1;
+    }),
+  );
+  const t = tf.tensor2d(target, [n, c]);
+  if (exclusive) return tf.losses.softmaxCrossEntropy(t, logits);
+  return tf.losses.sigmoidCrossEntropy(t, logits, tf.tensor2d(weight, [n, c]));
+}
+
+/** Crop offsets (top-left) and mirror flags of the test views. */
+function testViews(loadSize: number, crop: number, crops: 1 | 10): CropView[] {
+  const c = (loadSize - crop) >> 1;
+  const m = loadSize - crop;
+  const centre = [{ y: c, x: c }];
+  const five = [{ y: 0, x: 0 }, { y: 0, x: m }, { y: m, x: 0 }, { y: m, x: m }, { y: c, x: c }];
+  const places = crops === 1 ? centre : five;
+  return crops === 1 ? places.map((p) => ({ ...p, mirror: false })) : places.flatMap((p) => [{ ...p, mirror: false }, { ...p, mirror: true }]);
+}
+
+function viewBatch(bank: ImageBank, indices: number[], crop: number, view: CropView): Float32Array {
+  return cropViews(bank, indices, crop, indices.map(() => view));
+}
+
+function sigmoidOrSoftmax(logits: Float32Array, n: number, c: number, exclusive: boolean): Float32Array {
+  return tf.tidy(() => {
+    const t = tf.tensor2d(logits, [n, c]);
+    return (exclusive ? tf.softmax(t) : tf.sigmoid(t)).dataSync() as Float32Array;
+  });
+}
+
+export const classification: DownstreamTask = async (job) => {
+  const { config } = job;
+  const rng = new Rng(job.seed).fork('classification');
+  const data = await loadData(job);
+  const c = data.classes.length;
+  const encoder: TransferEncoder = await loadTransferEncoder(job, config.layer);
+  const size = encoder.inputSize;
+  const loadSize = Math.round(size * 1.15);
+  const trainBank = await loadImageBank(data.train.paths, loadSize);
+  const testBank = await loadImageBank(data.test.paths, loadSize);
+  const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
+  logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
+
+  const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));
+  const cropRng = rng.fork('crops');
+  const started = performance.now();
+  if (encoder.finetune) {
+    for (let step = 0; step < config.steps; step++) {
+      const idx = sampler.take(Math.min(config.batchSize, trainBank.images.length));
+      const x = tf.tensor4d(cropBatch(trainBank, idx, size, cropRng), [idx.length, size, size, 3]);
+      optimizer.step(() => {
+        const feats = encoder.model.apply(x, { training: true }) as tf.Tensor;
+        return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => data.train.labels[i]), data.exclusive);
+      });
+      x.dispose();
+    }
+  } else {
+    // Frozen: features of a few fixed augmented views per image, computed once.
+    const views = testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
+    const all = Array.from({ length: trainBank.images.length }, (_, i) => i);
+    const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
+    const cache: Float32Array[] = [];
+    for (const view of views) cache.push(await predictInBatches(encoder.model, viewBatch(trainBank, all, size, view), all.length, [size, size, 3]));
+    const viewRng = rng.fork('views');
+    for (let step = 0; step < config.steps; step++) {
+      const idx = sampler.take(Math.min(config.batchSize, trainBank.images.length));
+      const feats = new Float32Array(idx.length * featSize);
+      idx.forEach((i, b) => feats.set(cache[viewRng.int(views.length)].subarray(i * featSize, (i + 1) * featSize), b * featSize));
+      const f = tf.tensor(feats, [idx.length, ...encoder.featureShape]);
+      optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => data.train.labels[i]), data.exclusive));
+      f.dispose();
+    }
+  }
+  const trainSeconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+
+  // Scores averaged over the test views.
+  const n = testBank.images.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const scores = new Float32Array(n * c);
+  const views = testViews(loadSize, size, config.testCrops);
+  const full = tf.model({ inputs: encoder.model.inputs, outputs: head.apply(encoder.model.outputs[0]) as tf.SymbolicTensor });
+  for (const view of views) {
+    const logits = await predictInBatches(full, viewBatch(testBank, all, size, view), n, [size, size, 3]);
+    const probs = sigmoidOrSoftmax(logits, n, c, data.exclusive);
+    for (let i = 0; i < probs.length; i++) scores[i] += probs[i] / views.length;
+  }
+  head.dispose();
+  encoder.model.dispose();
+
+  const ap: Record<string, number> = {};
+  data.classes.forEach((cls, j) => {
+    ap[cls] = averagePrecision(
+      all.map((i) => scores[i * c + j]),
+      all.map((i) => data.test.labels[i][j]),
+      config.apMethod,
+    );
+  });
+  const summary: Record<string, number> = { mAP: meanAP(Object.values(ap)) };
+  if (data.exclusive) {
+    let correct = 0;
+    for (const i of all) {
+      const row = scores.subarray(i * c, (i + 1) * c);
+      const best = row.indexOf(Math.max(...row));
+      if (data.test.labels[i][best] === 1) correct += 1;
+    }
+    summary.accuracy = correct / n;
+  }
+  return { summary, perClass: { AP: ap }, imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0 };
+};

@@ -1,0 +1,57 @@
+/**
+ * Helpers the downstream tasks share: batched inference into one typed array,
+ * and the re-initialised fully-connected head (fc6, fc7) of the transfer
+ * protocols.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { heNormal } from '../models/alexnet.js';
+import { Rng } from '../engine/random.js';
+
+/**
+ * Runs `model` over n NHWC items of `itemShape` stored back to back in
+ * `data`, in batches, and returns the outputs back to back.
+ */
+export async function predictInBatches(model: tf.LayersModel, data: Float32Array, n: number, itemShape: number[], batchSize = 32): Promise<Float32Array> {
+  const itemSize = itemShape.reduce((a, b) => a * b, 1);
+  const chunks: Float32Array[] = [];
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    const out = tf.tidy(() => model.predict(tf.tensor(data.subarray(start * itemSize, (start + count) * itemSize), [count, ...itemShape])) as tf.Tensor);
+    chunks.push((await out.data()) as Float32Array);
+    out.dispose();
+  }
+  const total = chunks.reduce((a, c) => a + c.length, 0);
+  const all = new Float32Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.length;
+  }
+  return all;
+}
+
+/**
+ * flatten -> fc6 -> fc7 -> `outputs` logits, freshly initialised (the paper
+ * re-initialises fc6 and fc7 for every transfer). No dropout: tfjs's seeded
+ * dropout draws the same mask at every step, and an unseeded one would break
+ * the same-seed-same-numbers rule.
+ */
+export function buildFcHead(inputShape: number[], widths: number[], outputs: number, seed: number, name = 'head'): tf.LayersModel {
+  const rng = new Rng(seed);
+  const input = tf.input({ shape: inputShape });
+  let x = tf.layers.flatten({ name: `${name}_flatten` }).apply(input) as tf.SymbolicTensor;
+  let fanIn = inputShape.reduce((a, b) => a * b, 1);
+  widths.forEach((w, i) => {
+    const layer = `${name}_fc${6 + i}`;
+    x = tf.layers.dense({ name: layer, units: w, activation: 'relu', kernelInitializer: heNormal(fanIn, rng.intSeed(layer)) }).apply(x) as tf.SymbolicTensor;
+    fanIn = w;
+  });
+  const out = tf.layers
+    .dense({ name: `${name}_out`, units: outputs, kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: rng.intSeed('out') }) })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+export function variablesOf(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}

@@ -1,0 +1,107 @@
+/**
+ * The two transfer protocols. `frozen`: the pretext encoder's weights stay
+ * fixed and only a freshly initialised head trains on a named layer's
+ * output. `finetune`: the encoder trains too (from `finetuneFrom` up), at a
+ * scaled learning rate. The encoder always arrives as a checkpoint on disk.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../engine/checkpoint.js';
+import { UserError } from '../errors.js';
+import type { EncoderLayer } from '../experiment/types.js';
+import type { DownstreamJob } from './types.js';
+
+const ENCODER_LAYERS: EncoderLayer[] = ['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'conv4', 'conv5', 'pool5'];
+
+export interface TransferEncoder {
+  /** Image [S,S,3] in [-1, 1] -> the chosen layer's output. */
+  model: tf.LayersModel;
+  inputSize: number;
+  /** [height, width, channels] of the chosen layer's output. */
+  featureShape: [number, number, number];
+  /** Encoder variables the protocol trains (empty for frozen). */
+  trainable: tf.Variable[];
+  /** Whether the protocol trains the encoder. */
+  finetune: boolean;
+}
+
+/**
+ * Loads the pretext encoder, cut at `layer`, with the variables the job's
+ * protocol may train. `inputSize` re-applies the same (convolutional) layers
+ * to a larger or smaller input, as Fast R-CNN and FCN run on bigger images
+ * than the pretext crops; weights are shared, not copied.
+ */
+export async function loadTransferEncoder(job: DownstreamJob, layer: EncoderLayer, inputSize?: number): Promise<TransferEncoder> {
+  const full = await loadModel(job.encoderDir);
+  if (!full.layers.some((l) => l.name === layer)) {
+    throw new UserError(`${job.encoderDir}: the encoder has no layer "${layer}"; use one of ${ENCODER_LAYERS.join(', ')}`);
+  }
+  const pretextSize = full.inputs[0].shape[1] as number;
+  const size = inputSize ?? pretextSize;
+  const input = tf.input({ shape: [size, size, 3] });
+  let out = input;
+  // The encoder is a chain (conv1 .. pool5): walk it until the chosen layer.
+  for (const l of full.layers) {
+    if (l.getClassName() === 'InputLayer') continue;
+    out = l.apply(out) as tf.SymbolicTensor;
+    if (l.name === layer) break;
+  }
+  const model = tf.model({ inputs: input, outputs: out });
+  const [, h, w, c] = out.shape as number[];
+  const finetune = job.protocol === 'finetune';
+  let trainable: tf.Variable[] = [];
+  if (finetune) {
+    const from = ENCODER_LAYERS.indexOf(job.config.finetuneFrom ?? 'conv1');
+    const upTo = ENCODER_LAYERS.indexOf(layer);
+    trainable = model.layers
+      .filter((l) => {
+        const i = ENCODER_LAYERS.indexOf(l.name as EncoderLayer);
+        return i >= from && i <= upTo;
+      })
+      .flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable));
+  }
+  return { model, inputSize: size, featureShape: [h, w, c], trainable, finetune };
+}
+
+/**
+ * One optimisation step over the head's variables and, when fine-tuning, the
+ * encoder's at lr x encoderLrScale. Returns the loss.
+ */
+export class TransferOptimizer {
+  private readonly head: tf.Optimizer;
+  private readonly encoder: tf.Optimizer | null;
+
+  constructor(
+    private readonly headVars: tf.Variable[],
+    private readonly encoderVars: tf.Variable[],
+    lr: number,
+    encoderLrScale: number,
+  ) {
+    this.head = tf.train.adam(lr);
+    this.encoder = encoderVars.length > 0 && encoderLrScale > 0 ? tf.train.adam(lr * encoderLrScale) : null;
+  }
+
+  /** Computes gradients of `loss` once and applies them with each optimiser. */
+  step(loss: () => tf.Scalar): number {
+    const vars = this.encoder ? [...this.headVars, ...this.encoderVars] : this.headVars;
+    const value = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(loss, vars);
+      const headGrads: tf.NamedTensorMap = {};
+      const encGrads: tf.NamedTensorMap = {};
+      for (const v of this.headVars) headGrads[v.name] = grads[v.name];
+      this.head.applyGradients(headGrads);
+      if (this.encoder) {
+        for (const v of this.encoderVars) encGrads[v.name] = grads[v.name];
+        this.encoder.applyGradients(encGrads);
+      }
+      return value;
+    });
+    const out = value.dataSync()[0];
+    value.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    this.head.dispose();
+    this.encoder?.dispose();
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Segmentation transfer, FCN style: a 1x1-conv classifier over encoder
+ * features, bilinear upsampling to the input size, per-pixel softmax
+ * cross-entropy ignoring label 255. Scored at each image's own resolution
+ * (logits upsampled to it) into one 21x21 confusion matrix: per-class IoU and
+ * mean IU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { Rng } from '../engine/random.js';
+import { logLine } from '../engine/log.js';
+import { EpochSampler, loadImageBank } from '../data/batches.js';
+import { VocDataset } from '../data/voc.js';
+import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
+import { heNormal } from '../models/alexnet.js';
+import { predictInBatches, variablesOf } from './features.js';
+import { loadTransferEncoder } from './protocols.js';
+import { TransferOptimizer } from './protocols.js';
+import type { DownstreamTask } from './types.js';
+
+const IGNORE = 255;
+
+/** Nearest-neighbour resize of a label map, so no label is invented at edges. */
+async function resizeLabels(labels: Uint8Array, width: number, height: number, size: number): Promise<Uint8Array> {
+  const { data } = await sharp(Buffer.from(labels), { raw: { width, height, channels: 1 } })
+    .resize(size, size, { fit: 'fill', kernel: 'nearest' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return new Uint8Array(data);
+}
+
+/** Mirrors an HWC buffer left-right. */
+function mirror(data: Float32Array | Uint8Array, size: number, channels: number): typeof data {
+  const out = data.slice();
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      for (let c = 0; c < channels; c++) out[(y * size + x) * channels + c] = data[(y * size + (size - 1 - x)) * channels + c];
+    }
+  }
+  return out;
+}
+
+/** 1x1 conv (fc6-like) -> 1x1 conv to class scores, over a feature map. */
+function buildSegHead(featureShape: number[], width: number, numClasses: number, seed: number): tf.LayersModel {
+  const rng = new Rng(seed);
+  const input = tf.input({ shape: featureShape });
+  const hidden = tf.layers
+    .conv2d({ name: 'seg_fc', filters: width, kernelSize: 1, activation: 'relu', kernelInitializer: heNormal(featureShape[2], rng.intSeed('seg_fc')) })
+    .apply(input) as tf.SymbolicTensor;
+  const scores = tf.layers
+    .conv2d({ name: 'seg_score', filters: numClasses, kernelSize: 1, kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: rng.intSeed('seg_score') }) })
+    .apply(hidden) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: scores });
+}
+
+/** Per-pixel softmax cross-entropy over upsampled logits, ignoring label 255. */
+function segLoss(logits: tf.Tensor4D, labels: Uint8Array, size: number, numClasses: number): tf.Scalar {
+  const n = logits.shape[0];
+  const up = tf.image.resizeBilinear(logits, [size, size], true);
+  const flatLabels = Int32Array.from(labels, (v) => (v === IGNORE ? 0 : v));
+  const weights = Float32Array.from(labels, (v) => (v === IGNORE ? 0 : 1));
+  const onehot = tf.oneHot(tf.tensor1d(flatLabels, 'int32'), numClasses);
+  return tf.losses.softmaxCrossEntropy(onehot, up.reshape([n * size * size, numClasses]), tf.tensor1d(weights));
+}
+
+export const segmentation: DownstreamTask = async (job) => {
+  const { config } = job;
+  const rng = new Rng(job.seed).fork('segmentation');
+  const voc = await VocDataset.open(job.dataset.root);
+  const numClasses = voc.classes.length + 1;
+  const limit = (ids: string[], max?: number) => (max === undefined ? ids : ids.slice(0, max));
+  const trainIds = limit(await voc.ids(config.trainSplit, 'Segmentation'), config.maxTrainImages);
+  const testIds = limit(await voc.ids(config.testSplit, 'Segmentation'), config.maxTestImages);
+  const encoder = await loadTransferEncoder(job, config.layer, config.inputSize);
+  const size = encoder.inputSize;
+  logLine(`segmentation/${job.protocol} on ${job.method}: ${trainIds.length} train, ${testIds.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
+
+  const trainBank = await loadImageBank(trainIds.map((id) => voc.imagePath(id)), size);
+  const trainLabels = await Promise.all(
+    trainIds.map(async (id) => {
+      const seg = await voc.segmentation(id);
+      return resizeLabels(seg.labels, seg.width, seg.height, size);
+    }),
+  );
+  // Mirrored copies double the training set; labels mirror with them.
+  const images = [...trainBank.images, ...trainBank.images.map((im) => mirror(im, size, 3) as Float32Array)];
+  const labels = [...trainLabels, ...trainLabels.map((l) => mirror(l, size, 1) as Uint8Array)];
+
+  const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
+  const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
+  const pixelCount = size * size * 3;
+  const stack = (idx: number[]) => {
+    const x = new Float32Array(idx.length * pixelCount);
+    idx.forEach((i, b) => x.set(images[i], b * pixelCount));
+    return x;
+  };
+  const frozenFeatures = encoder.finetune
+    ? null
+    : await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
+
+  const sampler = new EpochSampler(images.length, rng.fork('order'));
+  const started = performance.now();
+  for (let step = 0; step < config.steps; step++) {
+    const idx = sampler.take(Math.min(config.batchSize, images.length));
+    const batchLabels = new Uint8Array(idx.length * size * size);
+    idx.forEach((i, b) => batchLabels.set(labels[i], b * size * size));
+    let input: tf.Tensor;
+    if (frozenFeatures) {
+      const f = new Float32Array(idx.length * featSize);
+      idx.forEach((i, b) => f.set(frozenFeatures.subarray(i * featSize, (i + 1) * featSize), b * featSize));
+      input = tf.tensor(f, [idx.length, ...encoder.featureShape]);
+    } else {
+      input = tf.tensor4d(stack(idx), [idx.length, size, size, 3]);
+    }
+    optimizer.step(() => {
+      const feats = frozenFeatures ? input : (encoder.model.apply(input, { training: true }) as tf.Tensor);
+      return segLoss(head.apply(feats, { training: true }) as tf.Tensor4D, batchLabels, size, numClasses);
+    });
+    input.dispose();
+  }
+  const trainSeconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+
+  // Test at each image's own resolution.
+  const full = tf.model({ inputs: encoder.model.inputs, outputs: head.apply(encoder.model.outputs[0]) as tf.SymbolicTensor });
+  const testBank = await loadImageBank(testIds.map((id) => voc.imagePath(id)), size);
+  const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (const [i, id] of testIds.entries()) {
+    const seg = await voc.segmentation(id);
+    const pred = tf.tidy(() => {
+      const logits = full.predict(tf.tensor4d(testBank.images[i], [1, size, size, 3])) as tf.Tensor4D;
+      return tf.image.resizeBilinear(logits, [seg.height, seg.width], true).argMax(-1);
+    });
+    const predicted = await pred.data();
+    pred.dispose();
+    const m = confusionMatrix(predicted, seg.labels, numClasses, IGNORE);
+    for (let r = 0; r < numClasses; r++) for (let c = 0; c < numClasses; c++) confusion[r][c] += m[r][c];
+  }
+  head.dispose();
+  encoder.model.dispose();
+
+  const iou = meanIoU(confusion);
+  const names = ['background', ...voc.classes];
+  const perClassIoU: Record<string, number> = {};
+  names.forEach((name, k) => (perClassIoU[name] = iou.perClass[k]));
+  return {
+    summary: { meanIU: iou.mean, pixelAcc: pixelAccuracy(confusion) },
+    perClass: { IoU: perClassIoU },
+    imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0,
+  };
+};

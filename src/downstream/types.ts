@@ -1,0 +1,27 @@
+import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../experiment/types.js';
+
+/** Everything that determines one downstream job's output. */
+export interface DownstreamJob {
+  config: DownstreamConfig;
+  /** null for tasks without a training protocol (inpainting). */
+  protocol: ProtocolName | null;
+  dataset: DatasetConfig;
+  seed: number;
+  /** Pretext method label, for logs. */
+  method: string;
+  /** Saved encoder (image -> pool5) of the pretext job. */
+  encoderDir: string;
+  /** Saved encoder-decoder of the pretext job (inpainting). */
+  generatorDir: string;
+  outDir: string;
+}
+
+export interface DownstreamOutcome {
+  summary: Record<string, number>;
+  perClass?: Record<string, Record<string, number>>;
+  /** PNG paths relative to the job folder. */
+  samples?: string[];
+  imgPerSec: number;
+}
+
+export type DownstreamTask = (job: DownstreamJob) => Promise<DownstreamOutcome>;

@@ -1,0 +1,131 @@
+/**
+ * Calls into the wasm backend's own kernels from inside another kernel, so a
+ * gradient can be assembled from the fast XNNPACK convolution plus cheap data
+ * movement (transpose, pad, slice) without going through the engine.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type Shape4 = [number, number, number, number];
+
+/** Padding per side; a negative value crops that many rows or columns instead. */
+export interface Pads {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * Runs wasm kernels and remembers every intermediate it made, because
+ * intermediates made by kernel functions are invisible to the engine: only
+ * the backend can free them.
+ */
+export class WasmOps {
+  private readonly temps: tf.TensorInfo[] = [];
+
+  constructor(readonly backend: BackendWasm) {}
+
+  /** Tracks a tensor made outside `run` (e.g. with backend.makeOutput) for disposal. */
+  track(t: tf.TensorInfo): tf.TensorInfo {
+    this.temps.push(t);
+    return t;
+  }
+
+  run(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+    const kernel = tf.getKernel(kernelName, 'wasm');
+    if (!kernel) throw new Error(`wasm gradient kernels: the wasm backend has no '${kernelName}' kernel`);
+    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend });
+    if (Array.isArray(out)) throw new Error(`wasm gradient kernels: '${kernelName}' returned several tensors`);
+    return this.track(out);
+  }
+
+  reshape(x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  reverse(x: tf.TensorInfo, dims: number[]): tf.TensorInfo {
+    return this.run('Reverse', { x }, { dims });
+  }
+
+  pad(x: tf.TensorInfo, paddings: Array<[number, number]>): tf.TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  slice(x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  /**
+   * Stride-1 NHWC convolution on XNNPACK. Positive pads are handed to XNNPACK
+   * (implicit zeros, no copy); negative pads crop the input first, since
+   * XNNPACK only pads.
+   */
+  conv2d(x: tf.TensorInfo, filter: tf.TensorInfo, dilations: [number, number], pads: Pads): tf.TensorInfo {
+    const [n, h, w, c] = x.shape as Shape4;
+    const crop = {
+      top: Math.max(0, -pads.top),
+      bottom: Math.max(0, -pads.bottom),
+      left: Math.max(0, -pads.left),
+      right: Math.max(0, -pads.right),
+    };
+    let input = x;
+    if (crop.top + crop.bottom + crop.left + crop.right > 0) {
+      input = this.slice(x, [0, crop.top, crop.left, 0], [n, h - crop.top - crop.bottom, w - crop.left - crop.right, c]);
+    }
+    const explicit = [
+      [0, 0],
+      [Math.max(0, pads.top), Math.max(0, pads.bottom)],
+      [Math.max(0, pads.left), Math.max(0, pads.right)],
+      [0, 0],
+    ];
+    return this.run(
+      'Conv2D',
+      { x: input, filter },
+      { strides: [1, 1], pad: explicit, dataFormat: 'NHWC', dilations } as unknown as tf.NamedAttrMap,
+    );
+  }
+
+  /** Frees every tracked intermediate except `keep` (the kernel's output). */
+  disposeExcept(keep: tf.TensorInfo | undefined): void {
+    for (const t of this.temps) {
+      if (t !== keep) this.backend.disposeData(t.dataId);
+    }
+    this.temps.length = 0;
+  }
+}
+
+/**
+ * Runs `body` with a fresh WasmOps and frees its intermediates afterwards,
+ * also when `body` throws, so a failed kernel call cannot leak wasm memory.
+ */
+export function withWasmOps(backend: object, body: (ops: WasmOps) => tf.TensorInfo): tf.TensorInfo {
+  const ops = new WasmOps(backend as unknown as BackendWasm);
+  let out: tf.TensorInfo | undefined;
+  try {
+    out = body(ops);
+    return out;
+  } finally {
+    ops.disposeExcept(out);
+  }
+}
+
+/** The gradient kernels derive everything from NHWC layouts, as does wasm's own Conv2D. */
+export function assertNhwc(kernelName: string, dataFormat: string | undefined): void {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+    throw new Error(
+      `${kernelName} on the wasm backend supports dataFormat 'NHWC' only (got '${dataFormat}'); transpose to NHWC first`,
+    );
+  }
+}
+
+/** A gradient kernel's dy must have exactly the forward convolution's output shape. */
+export function assertShape(kernelName: string, what: string, actual: readonly number[], expected: readonly number[]): void {
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new Error(`${kernelName} on wasm: ${what} has shape [${actual}] but the convolution implies [${expected}]`);
+  }
+}

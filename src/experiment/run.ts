@@ -1,0 +1,232 @@
+/**
+ * Executes a plan in dependency order: pretext jobs first, then the
+ * downstream jobs that read their checkpoints. A job whose metrics.json
+ * exists is reused; metrics.json is written last, so only a finished job is
+ * ever trusted.
+ */
+import { access, cp, readdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { UserError } from '../errors.js';
+import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { logLine } from '../engine/log.js';
+import { writeSyntheticVoc } from '../data/synthetic.js';
+import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
+import { DOWNSTREAM_TASKS } from '../downstream/index.js';
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { loadExperiment } from './load.js';
+import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
+import type { DatasetConfig, Experiment } from './types.js';
+
+export interface RunOptions {
+  backend: BackendChoice;
+  /** Folder holding results/<experiment>/; default ./results. */
+  resultsRoot?: string;
+}
+
+export interface JobMetrics {
+  id: string;
+  stage: 'pretext' | 'downstream';
+  method: string;
+  task?: string;
+  protocol?: string;
+  seed: number;
+  backend: string;
+  wallSeconds: number;
+  imgPerSec: number;
+  summary: Record<string, number>;
+  perClass?: Record<string, Record<string, number>>;
+  samples?: string[];
+}
+
+export const RESULTS_COLUMNS = ['experiment', 'method', 'task', 'protocol', 'seed', 'metric', 'value', 'backend', 'wall_s', 'img_per_s', 'job'];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
+  voc: 'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder)',
+  folder: 'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration)',
+};
+
+/** Synthesizes datasets that ask for it and are missing; fails early on any other missing dataset. */
+async function prepareDatasets(exp: Experiment): Promise<void> {
+  for (const [key, ds] of Object.entries(exp.datasets)) {
+    if (await exists(ds.root)) continue;
+    if (ds.synthesize) {
+      logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${ds.synthesize.images} images, ${ds.synthesize.size}px, seed ${ds.synthesize.seed})`);
+      // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
+      await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...ds.synthesize!, classes: ds.synthesize!.classes }));
+      continue;
+    }
+    throw new UserError(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
+  }
+}
+
+/** A finished pretext job with the same hash in another experiment's results, copied instead of retrained. */
+async function findPretextElsewhere(resultsRoot: string, job: PlannedPretext, ownDir: string): Promise<string | null> {
+  let experiments: string[];
+  try {
+    experiments = await readdir(resultsRoot);
+  } catch {
+    return null;
+  }
+  for (const exp of experiments) {
+    const pretextDir = join(resultsRoot, exp, 'pretext');
+    let entries: string[];
+    try {
+      entries = await readdir(pretextDir);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const dir = join(pretextDir, entry);
+      if (dir !== ownDir && entry.endsWith(`-${job.hash}`) && (await exists(join(dir, 'metrics.json')))) return dir;
+    }
+  }
+  return null;
+}
+
+async function runPretext(job: PlannedPretext, outDir: string, backend: string): Promise<JobMetrics> {
+  const started = performance.now();
+  const outcome = await PRETEXT_METHODS[job.config.method]({ config: job.config, model: job.model, dataset: job.dataset, seed: job.seed, outDir });
+  return {
+    id: job.id,
+    stage: 'pretext',
+    method: job.method,
+    seed: job.seed,
+    backend,
+    wallSeconds: (performance.now() - started) / 1000,
+    imgPerSec: outcome.imgPerSec,
+    summary: outcome.summary,
+  };
+}
+
+async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
+  const started = performance.now();
+  const outcome = await DOWNSTREAM_TASKS[job.task]({
+    config: job.config,
+    protocol: job.protocol,
+    dataset: job.dataset,
+    seed: job.seed,
+    method: job.method,
+    encoderDir: join(pretextDir, ENCODER_DIR),
+    generatorDir: join(pretextDir, GENERATOR_DIR),
+    outDir,
+  });
+  return {
+    id: job.id,
+    stage: 'downstream',
+    method: job.method,
+    task: job.task,
+    protocol: job.protocol ?? undefined,
+    seed: job.seed,
+    backend,
+    wallSeconds: (performance.now() - started) / 1000,
+    imgPerSec: outcome.imgPerSec,
+    summary: outcome.summary,
+    perClass: outcome.perClass,
+    samples: outcome.samples,
+  };
+}
+
+function describeJob(job: PlannedJob): string {
+  return job.stage === 'pretext'
+    ? `pretext ${job.method} (seed ${job.seed})`
+    : `${job.task}${job.protocol ? `/${job.protocol}` : ''} on ${job.method} (seed ${job.seed})`;
+}
+
+export function resultRows(experiment: string, metrics: JobMetrics[]): (string | number)[][] {
+  const rows: (string | number)[][] = [];
+  for (const m of metrics) {
+    for (const [metric, value] of Object.entries(m.summary)) {
+      rows.push([experiment, m.method, m.task ?? 'pretext', m.protocol ?? '', m.seed, metric, value, m.backend, m.wallSeconds.toFixed(2), m.imgPerSec.toFixed(2), m.id]);
+    }
+  }
+  return rows;
+}
+
+export interface RunSummary {
+  resultsDir: string;
+  ran: string[];
+  reused: string[];
+}
+
+export async function runExperiment(file: string, opts: RunOptions): Promise<RunSummary> {
+  const exp = await loadExperiment(file);
+  const resultsRoot = resolve(opts.resultsRoot ?? 'results');
+  const resultsDir = join(resultsRoot, exp.name);
+  await prepareDatasets(exp);
+  const backend = await initBackend(opts.backend);
+  logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
+
+  const plan = makePlan(exp, backend.name);
+  await writeJsonAtomic(join(resultsDir, 'plan.json'), {
+    experiment: exp.name,
+    jobs: plan.map((j) => ({
+      id: j.id,
+      stage: j.stage,
+      method: j.method,
+      task: j.stage === 'downstream' ? j.task : undefined,
+      protocol: j.stage === 'downstream' ? (j.protocol ?? undefined) : undefined,
+      seed: j.seed,
+      dir: j.dir,
+      dependsOn: j.stage === 'downstream' ? j.dependsOn : undefined,
+    })),
+  });
+
+  const summary: RunSummary = { resultsDir, ran: [], reused: [] };
+  const metrics: JobMetrics[] = [];
+  for (const [index, job] of plan.entries()) {
+    const outDir = join(resultsDir, job.dir);
+    const metricsPath = join(outDir, 'metrics.json');
+    const label = `[${index + 1}/${plan.length}] ${describeJob(job)}`;
+    if (await exists(metricsPath)) {
+      logLine(`${label}: reusing ${relative(process.cwd(), outDir)}`);
+      summary.reused.push(job.id);
+    } else {
+      const elsewhere = job.stage === 'pretext' ? await findPretextElsewhere(resultsRoot, job, outDir) : null;
+      if (elsewhere) {
+        logLine(`${label}: reusing the identical job ${relative(process.cwd(), elsewhere)}`);
+        await writeDirAtomic(outDir, (tmp) => cp(elsewhere, tmp, { recursive: true }));
+        summary.reused.push(job.id);
+      } else {
+        logLine(`${label}: running in ${relative(process.cwd(), outDir)}`);
+        // The whole job folder is built under a temporary name and renamed in when done.
+        let result: JobMetrics | undefined;
+        await writeDirAtomic(outDir, async (tmp) => {
+          await writeJsonAtomic(join(tmp, 'config.json'), { ...jobConfig(job), backend: backend.name });
+          result =
+            job.stage === 'pretext'
+              ? await runPretext(job, tmp, backend.name)
+              : await runDownstream(job, tmp, join(resultsDir, job.dependsOn), backend.name);
+          await writeJsonAtomic(join(tmp, 'metrics.json'), result);
+        });
+        if (!result) throw new Error(`job ${job.id} produced no metrics`);
+        logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)`);
+        summary.ran.push(job.id);
+      }
+    }
+    metrics.push(JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics);
+  }
+  await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
+  logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
+  return summary;
+}
+
+function jobConfig(job: PlannedJob): Record<string, unknown> {
+  return job.stage === 'pretext'
+    ? { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.config, model: job.model, dataset: job.dataset }
+    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, dataset: job.dataset, pretext: job.dependsOn };
+}
+
+function formatNumber(v: number): string {
+  return Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(1) : v.toPrecision(4);
+}
+

@@ -1,0 +1,79 @@
+/** Pieces every pretext method shares: the networks, the held-out score, the saved outputs. */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { Rng } from '../engine/random.js';
+import { saveModel } from '../engine/checkpoint.js';
+import { cropBatch, listDatasetImages, loadImageBank } from '../data/batches.js';
+import { applyMask, makeMask } from '../data/masks.js';
+import { alexnetWidths } from '../models/alexnet.js';
+import { buildContextEncoder } from '../models/context-encoder.js';
+import type { PretextJob } from './types.js';
+
+export interface PretextModels {
+  /** Image in [-1, 1] -> reconstruction of the same size. */
+  generator: tf.LayersModel;
+  /** Image -> pool5; shares its layers with the generator. */
+  encoder: tf.LayersModel;
+}
+
+/** The same encoder-decoder for every method, so only training differs between them. */
+export function buildPretextModels(job: PretextJob): PretextModels {
+  const { model } = job;
+  return buildContextEncoder({
+    encoder: {
+      inputSize: model.inputSize,
+      widths: alexnetWidths(model.widthMultiplier),
+      seed: new Rng(job.seed).intSeed('weights'),
+    },
+    decoderWidths: model.decoderWidths,
+  });
+}
+
+export const ENCODER_DIR = 'checkpoint';
+export const GENERATOR_DIR = 'generator';
+
+export async function saveEncoderAndGenerator(job: PretextJob, models: PretextModels): Promise<void> {
+  await saveModel(models.encoder, join(job.outDir, ENCODER_DIR));
+  await saveModel(models.generator, join(job.outDir, GENERATOR_DIR));
+}
+
+/**
+ * Mean squared error over the filled hole on held-out images, intensities in
+ * [0, 1], averaged per image. The masks come from the experiment seed alone,
+ * so every method of a seed is scored on the same holes.
+ */
+export async function evaluateHeldout(job: PretextJob, generator: tf.LayersModel): Promise<number> {
+  const { config, model } = job;
+  const size = model.inputSize;
+  const paths = (await listDatasetImages(job.dataset, config.heldoutSplit)).slice(0, config.heldoutImages);
+  const bank = await loadImageBank(paths, size);
+  const maskRng = new Rng(job.seed).fork('heldout-masks');
+  const per = size * size * 3;
+  let total = 0;
+  const batch = 16;
+  for (let start = 0; start < bank.images.length; start += batch) {
+    const indices = Array.from({ length: Math.min(batch, bank.images.length - start) }, (_, i) => start + i);
+    const images = cropBatch(bank, indices, size, null);
+    const masks = indices.map(() => makeMask(size, maskRng, { kind: config.evalMask, holeFraction: config.holeFraction, overlapPx: config.overlapPx }));
+    const input = new Float32Array(images.length);
+    masks.forEach((m, b) => input.set(applyMask(images.subarray(b * per, (b + 1) * per), m), b * per));
+    const pred = tf.tidy(() => generator.predict(tf.tensor4d(input, [indices.length, size, size, 3])) as tf.Tensor);
+    const out = await pred.data();
+    pred.dispose();
+    masks.forEach((m, b) => {
+      let sum = 0;
+      let count = 0;
+      for (let p = 0; p < size * size; p++) {
+        if (m.fill[p] === 0) continue;
+        for (let c = 0; c < 3; c++) {
+          const i = b * per + p * 3 + c;
+          const d = (out[i] - images[i]) / 2;
+          sum += d * d;
+          count += 1;
+        }
+      }
+      total += count > 0 ? sum / count : 0;
+    });
+  }
+  return total / bank.images.length;
+}

@@ -1,0 +1,164 @@
+/**
+ * The training loop shared by the context encoder and the autoencoder: both
+ * reconstruct pixels with the same encoder-decoder, and differ only in what
+ * is hidden from the input (a mask, or nothing) and where the loss looks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { Rng } from '../engine/random.js';
+import { Progress, logLine } from '../engine/log.js';
+import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank } from '../data/batches.js';
+import { applyMask, type Mask } from '../data/masks.js';
+import { buildDiscriminator } from '../models/dcgan.js';
+import { writeFileAtomic } from '../results/store.js';
+import { bceWithConstant, maskedL2 } from './losses.js';
+import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
+import type { PretextJob, PretextOutcome } from './types.js';
+
+export interface ReconstructionSetup {
+  /** Prepares what masks need (e.g. shapes from the dataset) and returns the per-image mask maker. */
+  makeMaskFactory(job: PretextJob, rng: Rng): Promise<(rng: Rng) => Mask>;
+}
+
+interface StepLosses {
+  loss: number;
+  rec: number;
+  adv: number | null;
+  d: number | null;
+}
+
+/** Input, target and loss-weight tensors for one batch. */
+function batchTensors(images: Float32Array, size: number, masks: Mask[]): { input: tf.Tensor4D; target: tf.Tensor4D; weight: tf.Tensor4D } {
+  const n = masks.length;
+  const per = size * size * 3;
+  const input = new Float32Array(images.length);
+  const weight = new Float32Array(n * size * size);
+  masks.forEach((m, b) => {
+    input.set(applyMask(images.subarray(b * per, (b + 1) * per), m), b * per);
+    weight.set(m.weight, b * size * size);
+  });
+  return {
+    input: tf.tensor4d(input, [n, size, size, 3]),
+    target: tf.tensor4d(images, [n, size, size, 3]),
+    weight: tf.tensor4d(weight, [n, size, size, 1]),
+  };
+}
+
+function largestPowerOfTwoAtMost(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
+/** Trains the generator on masked reconstruction (optionally joint with an adversarial loss) and saves the outputs. */
+export async function trainReconstruction(job: PretextJob, setup: ReconstructionSetup): Promise<PretextOutcome> {
+  const { config, model } = job;
+  const rng = new Rng(job.seed);
+  const size = model.inputSize;
+  const loadSize = Math.round(size * config.loadScale);
+
+  let paths = await listDatasetImages(job.dataset, config.split);
+  if (config.maxImages !== undefined) paths = paths.slice(0, config.maxImages);
+  const bank: ImageBank = await loadImageBank(paths, loadSize);
+  const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'));
+  logLine(`pretext ${config.name}: ${bank.images.length} images at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
+
+  const models: PretextModels = buildPretextModels(job);
+  const gVars = models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
+  const adversarial = config.adversarial && config.lambdaRec < 1;
+  // The reference code gives the generator 10x the discriminator's rate when the loss is joint.
+  const optG = tf.train.adam(adversarial ? config.lr * 10 : config.lr, config.beta1);
+  const dSize = Math.min(128, largestPowerOfTwoAtMost(size));
+  const disc = adversarial ? buildDiscriminator({ size: dSize, seed: rng.intSeed('discriminator') }) : null;
+  const dVars = disc ? disc.trainableWeights.map((w) => w.read() as tf.Variable) : [];
+  const optD = disc ? tf.train.adam(config.lr, config.beta1) : null;
+
+  const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
+  const cropRng = rng.fork('crops');
+  const maskRng = rng.fork('masks');
+  const rows: (string | number)[][] = [];
+  const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
+  const started = performance.now();
+  let last: StepLosses = { loss: NaN, rec: NaN, adv: null, d: null };
+
+  for (let step = 1; step <= config.steps; step++) {
+    const indices = sampler.take(config.batchSize);
+    const images = cropBatch(bank, indices, size, cropRng);
+    const masks = indices.map(() => maskFor(maskRng));
+    const { input, target, weight } = batchTensors(images, size, masks);
+
+    let dLoss: number | null = null;
+    let advLoss: number | null = null;
+    if (disc && optD) {
+      const toD = (x: tf.Tensor4D): tf.Tensor4D => (dSize === size ? x : tf.image.resizeBilinear(x, [dSize, dSize]));
+      // The discriminator sees the prediction pasted into the hole, the rest real.
+      const composite = (pred: tf.Tensor4D): tf.Tensor4D => {
+        const hole = weight.greater(0).cast('float32');
+        return pred.mul(hole).add(target.mul(tf.sub(1, hole))) as tf.Tensor4D;
+      };
+      const fake = tf.tidy(() => composite(models.generator.apply(input, { training: true }) as tf.Tensor4D));
+      const dCost = optD.minimize(
+        () => {
+          const real = bceWithConstant(disc.apply(toD(target), { training: true }) as tf.Tensor, 1);
+          const fakeLoss = bceWithConstant(disc.apply(toD(fake), { training: true }) as tf.Tensor, 0);
+          return real.add(fakeLoss) as tf.Scalar;
+        },
+        true,
+        dVars,
+      );
+      fake.dispose();
+      dLoss = (await dCost!.data())[0];
+      dCost!.dispose();
+      // Keep the two terms out of the minimise closure's tidy so they can be logged.
+      let kept: tf.Tensor[] = [];
+      const gCost = optG.minimize(
+        () => {
+          const pred = models.generator.apply(input, { training: true }) as tf.Tensor4D;
+          const rec = maskedL2(pred, target, weight);
+          const adv = bceWithConstant(disc.apply(toD(composite(pred)), { training: true }) as tf.Tensor, 1);
+          kept = [tf.keep(rec.clone()), tf.keep(adv.clone())];
+          return rec.mul(config.lambdaRec).add(adv.mul(1 - config.lambdaRec)) as tf.Scalar;
+        },
+        true,
+        gVars,
+      );
+      const [rec, adv] = await Promise.all(kept.map(async (t) => (await t.data())[0]));
+      tf.dispose(kept);
+      advLoss = adv;
+      last = { loss: (await gCost!.data())[0], rec, adv: advLoss, d: dLoss };
+      gCost!.dispose();
+    } else {
+      const cost = optG.minimize(() => maskedL2(models.generator.apply(input, { training: true }) as tf.Tensor4D, target, weight), true, gVars);
+      const value = (await cost!.data())[0];
+      cost!.dispose();
+      last = { loss: value, rec: value, adv: null, d: null };
+    }
+    input.dispose();
+    target.dispose();
+    weight.dispose();
+
+    const elapsed = (performance.now() - started) / 1000;
+    const imgPerSec = (step * config.batchSize) / elapsed;
+    if (!Number.isFinite(last.loss)) throw new Error(`pretext ${config.name}: loss became ${last.loss} at step ${step}; lower lr`);
+    if (step % config.logEvery === 0 || step === config.steps) {
+      rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), elapsed.toFixed(2)]);
+    }
+    progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
+  }
+  progress.stop();
+  const trainSeconds = (performance.now() - started) / 1000;
+  optG.dispose();
+  optD?.dispose();
+  disc?.dispose();
+
+  await writeFileAtomic(
+    join(job.outDir, 'log.csv'),
+    stringify(rows, { header: true, columns: ['step', 'loss', 'loss_rec', 'loss_adv', 'loss_d', 'img_per_s', 'elapsed_s'] }),
+  );
+  const heldout = await evaluateHeldout(job, models.generator);
+  await saveEncoderAndGenerator(job, models);
+  models.generator.dispose();
+  return {
+    summary: { train_seconds: trainSeconds, final_loss: last.loss, heldout_masked_l2: heldout },
+    imgPerSec: config.steps > 0 ? (config.steps * config.batchSize) / trainSeconds : 0,
+  };
+}

@@ -1,0 +1,19 @@
+import type { DatasetConfig, ModelConfig, PretextConfig } from '../experiment/types.js';
+
+/** Everything that determines one pretext job's output. */
+export interface PretextJob {
+  config: PretextConfig;
+  model: ModelConfig;
+  dataset: DatasetConfig;
+  seed: number;
+  /** The job's folder: checkpoint/ (encoder), generator/ and log.csv go here. */
+  outDir: string;
+}
+
+export interface PretextOutcome {
+  /** Numbers for metrics.json and results.csv (train_seconds, final_loss, heldout_masked_l2). */
+  summary: Record<string, number>;
+  imgPerSec: number;
+}
+
+export type PretextMethod = (job: PretextJob) => Promise<PretextOutcome>;

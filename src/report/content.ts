@@ -1,0 +1,229 @@
+/**
+ * Builds the report's tables from loaded results: Table 2 (transfer), Table 1
+ * (inpainting) in the paper's shape with the published rows beside ours, and
+ * per-class AP / IoU tables.
+ */
+import { Aggregate, ExperimentResults, JobResult, keyOf, mean, sampleStd } from './load-results.js';
+import { compareMethods, compareProtocols, compareStrings, compareTasks, methodLabel, sortedUnique, taskLabel, TRANSFER_TASKS } from './names.js';
+import { PUBLISHED_INPAINTING, PUBLISHED_INPAINTING_NOTES, PUBLISHED_TRANSFER, PUBLISHED_TRANSFER_NOTES } from './paper-numbers.js';
+import { fixed, formatDuration, formatMeanStd, Table, TableRow } from './tables.js';
+
+const PROTOCOL_NOTES: Record<string, string> = {
+  finetune: 'Protocol finetune: the whole network is fine-tuned from the pre-trained encoder, as in the paper.',
+  frozen: 'Protocol frozen: the pre-trained encoder is kept fixed and only the new head is trained; the published rows are fine-tuned, so compare orderings, not values.',
+};
+
+function protocolSuffix(protocol: string): string {
+  return protocol === '' ? '' : ` (protocol: ${protocol})`;
+}
+
+function stat(stats: Map<string, Aggregate>, method: string, task: string, protocol: string, metric: string): Aggregate | undefined {
+  return stats.get(keyOf({ method, task, protocol, metric }));
+}
+
+function seedsLabel(n: number): string {
+  return `ours, ${n} seed${n === 1 ? '' : 's'}`;
+}
+
+function publishedPercent(value: number | null, note?: string): string {
+  if (value === null) return '';
+  return note ? `${fixed(value, 1)} (${note})` : fixed(value, 1);
+}
+
+export function transferProtocols(results: ExperimentResults): string[] {
+  const tasks = new Set(TRANSFER_TASKS.map((t) => t.task));
+  const protocols = sortedUnique(results.rows.filter((r) => tasks.has(r.task)).map((r) => r.protocol), compareProtocols);
+  return protocols.length > 0 ? protocols : [''];
+}
+
+/** Table 2, one per downstream protocol run. */
+export function buildTransferTables(results: ExperimentResults, stats: Map<string, Aggregate>): Table[] {
+  const tasks = new Set(['pretext', ...TRANSFER_TASKS.map((t) => t.task)]);
+  const methods = sortedUnique(results.rows.filter((r) => tasks.has(r.task)).map((r) => r.method), compareMethods);
+  return transferProtocols(results).map((protocol) => {
+    const groups: TableRow[][] = [];
+    for (const method of methods) {
+      const seeds = new Set(
+        results.rows.filter((r) => r.method === method && (r.task === 'pretext' || (tasks.has(r.task) && r.protocol === protocol))).map((r) => r.seed),
+      );
+      const time = stat(stats, method, 'pretext', '', 'train_seconds');
+      const cells = [
+        methodLabel(method),
+        seedsLabel(seeds.size),
+        time ? formatDuration(time.mean) : '',
+        ...TRANSFER_TASKS.map(({ task, metric }) => {
+          const s = stat(stats, method, task, protocol, metric);
+          return s ? formatMeanStd(s, 100, 1) : '';
+        }),
+      ];
+      const group: TableRow[] = [{ cells }];
+      const published = PUBLISHED_TRANSFER.find((p) => p.method === method);
+      if (published) group.push(publishedTransferRow(published));
+      groups.push(group);
+    }
+    const others = PUBLISHED_TRANSFER.filter((p) => p.method === null || !methods.includes(p.method));
+    if (others.length > 0) groups.push(others.map(publishedTransferRow));
+    return {
+      id: `table2${protocol ? `-${protocol}` : ''}`,
+      title: `Table 2: transfer of pre-trained features${protocolSuffix(protocol)}`,
+      columns: [
+        { label: 'Pre-training', align: 'left' },
+        { label: 'Source', align: 'left' },
+        { label: 'Pre-training time', align: 'right' },
+        ...TRANSFER_TASKS.map((t) => ({ label: t.label, align: 'right' as const })),
+      ],
+      groups,
+      notes: [
+        'Ours: mean ± sample standard deviation over seeds; a value alone is a single seed; an empty cell is a task that was not run.',
+        'Pre-training time: mean wall-clock seconds of the pretext job (metric train_seconds) on this machine.',
+        ...(PROTOCOL_NOTES[protocol] ? [PROTOCOL_NOTES[protocol]] : []),
+        ...PUBLISHED_TRANSFER_NOTES,
+      ],
+    };
+  });
+}
+
+function publishedTransferRow(p: (typeof PUBLISHED_TRANSFER)[number]): TableRow {
+  return {
+    published: true,
+    cells: [
+      p.label,
+      'published',
+      p.pretrainTime,
+      publishedPercent(p.classification),
+      publishedPercent(p.detection),
+      publishedPercent(p.segmentation, p.segmentationNote),
+    ],
+  };
+}
+
+/**
+ * Mean fill does not depend on the method, so each seed's value is the mean
+ * over the methods that reported it; the spread is then over seeds.
+ */
+function meanFillStats(results: ExperimentResults, protocol: string, metric: string): { mean: number; std: number; n: number } | null {
+  const bySeed = new Map<number, number[]>();
+  for (const r of results.rows) {
+    if (r.task !== 'inpainting' || r.protocol !== protocol || r.metric !== metric) continue;
+    const list = bySeed.get(r.seed) ?? [];
+    list.push(r.value);
+    bySeed.set(r.seed, list);
+  }
+  const values = [...bySeed.keys()].sort((a, b) => a - b).map((seed) => mean(bySeed.get(seed)!));
+  return values.length === 0 ? null : { mean: mean(values), std: sampleStd(values), n: values.length };
+}
+
+/** Table 1: inpainting quality, ours and the mean-fill baseline beside the published rows. */
+export function buildInpaintingTable(results: ExperimentResults, stats: Map<string, Aggregate>): Table {
+  const rows = results.rows.filter((r) => r.task === 'inpainting');
+  const protocols = sortedUnique(rows.map((r) => r.protocol), compareProtocols);
+  const showProtocol = protocols.length > 1;
+  const groups: TableRow[][] = [];
+  const metrics: [string, number, number][] = [
+    ['l1', 100, 2],
+    ['l2', 100, 2],
+    ['psnr', 1, 2],
+  ];
+  for (const protocol of protocols) {
+    const suffix = showProtocol && protocol ? ` [${protocol}]` : '';
+    const group: TableRow[] = [];
+    for (const method of sortedUnique(rows.filter((r) => r.protocol === protocol).map((r) => r.method), compareMethods)) {
+      const seeds = new Set(rows.filter((r) => r.method === method && r.protocol === protocol).map((r) => r.seed));
+      const cells = metrics.map(([metric, scale, digits]) => {
+        const s = stat(stats, method, 'inpainting', protocol, metric);
+        return s ? formatMeanStd(s, scale, digits) : '';
+      });
+      if (cells.some((c) => c !== '')) group.push({ cells: [methodLabel(method) + suffix, seedsLabel(seeds.size), ...cells] });
+    }
+    const fill = metrics.map(([metric, scale, digits]) => {
+      const s = meanFillStats(results, protocol, `baseline_${metric}`);
+      return s ? formatMeanStd(s, scale, digits) : '';
+    });
+    if (fill.some((c) => c !== '')) {
+      const seeds = new Set(rows.filter((r) => r.protocol === protocol && r.metric.startsWith('baseline_')).map((r) => r.seed));
+      group.push({ cells: [`Mean fill (dataset mean colour)${suffix}`, seedsLabel(seeds.size), ...fill] });
+    }
+    if (group.length > 0) groups.push(group);
+  }
+  groups.push(
+    PUBLISHED_INPAINTING.map((p) => ({ published: true, cells: [p.label, 'published', fixed(p.l1, 2), fixed(p.l2, 2), fixed(p.psnr, 2)] })),
+  );
+  return {
+    id: 'table1',
+    title: 'Table 1: semantic inpainting, centre region',
+    columns: [
+      { label: 'Method', align: 'left' },
+      { label: 'Source', align: 'left' },
+      { label: 'Mean L1 (%)', align: 'right' },
+      { label: 'Mean L2 (%)', align: 'right' },
+      { label: 'PSNR (dB)', align: 'right' },
+    ],
+    groups,
+    notes: [
+      rows.length === 0
+        ? 'No inpainting job was run in this experiment: only the published rows are shown.'
+        : 'Ours: over the hole only, intensities in [0, 1], per-image scores averaged; mean ± sample standard deviation over seeds.',
+      ...PUBLISHED_INPAINTING_NOTES,
+    ],
+  };
+}
+
+export interface PerClassData {
+  task: string;
+  protocol: string;
+  metric: string;
+  classes: string[];
+  methods: string[];
+  /** method -> class -> values over seeds */
+  values: Map<string, Map<string, number[]>>;
+}
+
+/** Per-class values from metrics.json, grouped by (task, protocol, metric); classes in the order the jobs wrote them. */
+export function collectPerClass(jobs: readonly JobResult[]): PerClassData[] {
+  const groups = new Map<string, PerClassData>();
+  for (const job of jobs) {
+    if (job.stage !== 'downstream' || job.task === null) continue;
+    for (const [metric, classes] of Object.entries(job.perClass)) {
+      const protocol = job.protocol ?? '';
+      const id = [job.task, protocol, metric].join('\u0000');
+      let data = groups.get(id);
+      if (!data) groups.set(id, (data = { task: job.task, protocol, metric, classes: [], methods: [], values: new Map() }));
+      if (!data.methods.includes(job.method)) data.methods.push(job.method);
+      let byClass = data.values.get(job.method);
+      if (!byClass) data.values.set(job.method, (byClass = new Map()));
+      for (const [cls, value] of Object.entries(classes)) {
+        if (!data.classes.includes(cls)) data.classes.push(cls);
+        const list = byClass.get(cls) ?? [];
+        list.push(value);
+        byClass.set(cls, list);
+      }
+    }
+  }
+  return [...groups.values()]
+    .map((d) => ({ ...d, methods: d.methods.sort(compareMethods) }))
+    .sort((a, b) => compareTasks(a.task, b.task) || compareProtocols(a.protocol, b.protocol) || compareStrings(a.metric, b.metric));
+}
+
+export function perClassTitle(d: PerClassData): string {
+  return `Per-class ${d.metric} (%): ${taskLabel(d.task).toLowerCase()}${protocolSuffix(d.protocol)}`;
+}
+
+export function buildPerClassTables(data: readonly PerClassData[]): Table[] {
+  return data.map((d) => ({
+    id: `per-class-${d.task}-${d.metric}${d.protocol ? `-${d.protocol}` : ''}`.toLowerCase(),
+    title: perClassTitle(d),
+    columns: [{ label: 'Class', align: 'left' as const }, ...d.methods.map((m) => ({ label: methodLabel(m), align: 'right' as const }))],
+    groups: [
+      d.classes.map((cls) => ({
+        cells: [
+          cls,
+          ...d.methods.map((m) => {
+            const values = d.values.get(m)?.get(cls);
+            return values && values.length > 0 ? formatMeanStd({ mean: mean(values), std: sampleStd(values), n: values.length }, 100, 1) : '';
+          }),
+        ],
+      })),
+    ],
+    notes: ['Mean ± sample standard deviation over seeds; an empty cell is a class the method did not report.'],
+  }));
+}

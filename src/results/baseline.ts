@@ -1,0 +1,290 @@
+/**
+ * `bench check`: compare the latest results with a baseline file.
+ *
+ * A baseline holds metric expectations (mean over seeds of one (method, task,
+ * protocol, metric) with a tolerance and a direction) and orderings ("context
+ * encoder beats random init on classification mAP").
+ *
+ * Tolerance rule (makeBaseline): tolerance = max(k · s, 1% of |mean|, 0.001),
+ * where s is the sample standard deviation over seeds (n - 1) and k = 3 by
+ * default. A seed-to-seed spread of k·s around the mean of the same seeds is
+ * wide enough that a rerun with other hardware or library versions does not
+ * flap, and narrow enough that a real regression (a metric that moved by more
+ * than the spread of three seeds) fails. A spread needs at least 3 seeds;
+ * with fewer the floor alone is used and a warning says so.
+ *
+ * Orderings are derived for the transfer tasks' headline metrics only where
+ * they hold clearly in the current results: mean(better) - mean(worse) >
+ * sqrt(s_better² + s_worse²).
+ */
+import { readFile } from 'node:fs/promises';
+import { Ajv } from 'ajv';
+import { UserError } from '../errors.js';
+import { Aggregate, aggregate, ExperimentResults, keyOf } from '../report/load-results.js';
+import { compareMethods, compareProtocols, compareStrings, compareTasks, sortedUnique, TRANSFER_TASKS } from '../report/names.js';
+import { writeJsonAtomic } from './store.js';
+
+export type Direction = 'higher' | 'lower';
+
+export interface BaselineMetric {
+  method: string;
+  task: string;
+  protocol: string;
+  metric: string;
+  /** Mean over seeds when the baseline was made. */
+  expected: number;
+  tolerance: number;
+  direction: Direction;
+  /** Seeds behind `expected`, for the reader. */
+  seeds?: number;
+}
+
+export interface BaselineOrdering {
+  task: string;
+  protocol: string;
+  metric: string;
+  better: string;
+  worse: string;
+  /** mean(better) must exceed mean(worse) by more than this (default 0). */
+  margin?: number;
+}
+
+export interface Baseline {
+  experiment: string;
+  /** The rule that set the tolerances, for the reader. */
+  rule?: string;
+  metrics: BaselineMetric[];
+  orderings: BaselineOrdering[];
+}
+
+export const BASELINE_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  additionalProperties: false,
+  required: ['experiment', 'metrics', 'orderings'],
+  properties: {
+    experiment: { type: 'string', minLength: 1 },
+    rule: { type: 'string' },
+    metrics: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['method', 'task', 'protocol', 'metric', 'expected', 'tolerance', 'direction'],
+        properties: {
+          method: { type: 'string', minLength: 1 },
+          task: { type: 'string', minLength: 1 },
+          protocol: { type: 'string' },
+          metric: { type: 'string', minLength: 1 },
+          expected: { type: 'number' },
+          tolerance: { type: 'number', minimum: 0 },
+          direction: { enum: ['higher', 'lower'] },
+          seeds: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
+    orderings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['task', 'protocol', 'metric', 'better', 'worse'],
+        properties: {
+          task: { type: 'string', minLength: 1 },
+          protocol: { type: 'string' },
+          metric: { type: 'string', minLength: 1 },
+          better: { type: 'string', minLength: 1 },
+          worse: { type: 'string', minLength: 1 },
+          margin: { type: 'number', minimum: 0 },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateBaseline = new Ajv({ allErrors: true, strict: true }).compile<Baseline>(BASELINE_SCHEMA);
+
+export function parseBaseline(text: string, shownPath: string): Baseline {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${shownPath}: not valid JSON (${(err as Error).message}); fix it or rewrite it with \`bench check --update\``);
+  }
+  if (!validateBaseline(value)) {
+    const first = validateBaseline.errors?.[0];
+    const where = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : '(root)';
+    throw new UserError(`${shownPath}: ${where} ${first?.message ?? 'is invalid'}; fix it or rewrite it with \`bench check --update\``);
+  }
+  return value;
+}
+
+export async function readBaseline(path: string): Promise<Baseline> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new UserError(`${path}: baseline not found; create it from the current results with \`bench check <experiment.json> --baseline ${path} --update\``);
+  }
+  return parseBaseline(text, path);
+}
+
+export async function writeBaseline(path: string, baseline: Baseline): Promise<void> {
+  await writeJsonAtomic(path, baseline);
+}
+
+// ---- Making a baseline ----
+
+/** Timings and throughput depend on the machine, not on the code: never gated. */
+const UNGATED = /seconds|_s$|per_s|imgpersec|wall/i;
+const LOWER_IS_BETTER = /(^|_)(l1|l2|loss|mse|error)(_|$)/i;
+
+export function metricDirection(metric: string): Direction {
+  return LOWER_IS_BETTER.test(metric) ? 'lower' : 'higher';
+}
+
+export interface MakeBaselineOptions {
+  /** Tolerance = k · std over seeds (before the floor). Default 3. */
+  k?: number;
+  /** Seeds needed before the std counts. Default 3. */
+  minSeeds?: number;
+}
+
+export function toleranceFloor(expected: number): number {
+  return Math.max(0.01 * Math.abs(expected), 0.001);
+}
+
+export function makeBaseline(results: ExperimentResults, opts: MakeBaselineOptions = {}): { baseline: Baseline; warnings: string[] } {
+  const k = opts.k ?? 3;
+  const minSeeds = opts.minSeeds ?? 3;
+  const stats = aggregate(results.rows);
+  const warnings: string[] = [];
+  const metrics: BaselineMetric[] = [];
+  for (const s of stats.values()) {
+    if (UNGATED.test(s.metric)) continue;
+    const floor = toleranceFloor(s.mean);
+    if (s.n < minSeeds) {
+      warnings.push(`${describe(s)}: ${s.n} seed${s.n === 1 ? '' : 's'} (< ${minSeeds}): tolerance is the floor ${round(floor)}, not a measured spread; run more seeds`);
+    }
+    metrics.push({
+      method: s.method,
+      task: s.task,
+      protocol: s.protocol,
+      metric: s.metric,
+      expected: round(s.mean),
+      tolerance: round(s.n >= minSeeds ? Math.max(k * s.std, floor) : floor),
+      direction: metricDirection(s.metric),
+      seeds: s.n,
+    });
+  }
+  return {
+    baseline: {
+      experiment: results.experiment,
+      rule: `tolerance = max(${k} x sample std over seeds, 1% of |mean|, 0.001); std needs >= ${minSeeds} seeds, else the floor alone; orderings kept where mean difference > sqrt(std_a^2 + std_b^2)`,
+      metrics,
+      orderings: deriveOrderings(stats),
+    },
+    warnings,
+  };
+}
+
+/** Baselines are diffed by people: 6 significant digits is plenty and keeps the file readable. */
+function round(value: number): number {
+  return Number(value.toPrecision(6));
+}
+
+function orderingPairs(methods: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (methods.includes('random')) for (const m of methods) if (m !== 'random') pairs.push([m, 'random']);
+  if (methods.includes('autoencoder')) for (const m of methods) if (m.startsWith('context-encoder')) pairs.push([m, 'autoencoder']);
+  return pairs;
+}
+
+function deriveOrderings(stats: Map<string, Aggregate>): BaselineOrdering[] {
+  const orderings: BaselineOrdering[] = [];
+  const all = [...stats.values()];
+  for (const { task, metric } of TRANSFER_TASKS) {
+    const here = all.filter((s) => s.task === task && s.metric === metric);
+    for (const protocol of sortedUnique(here.map((s) => s.protocol), compareProtocols)) {
+      const methods = sortedUnique(here.filter((s) => s.protocol === protocol).map((s) => s.method), compareMethods);
+      for (const [better, worse] of orderingPairs(methods)) {
+        const b = stats.get(keyOf({ method: better, task, protocol, metric }))!;
+        const w = stats.get(keyOf({ method: worse, task, protocol, metric }))!;
+        if (b.mean - w.mean > Math.hypot(b.std, w.std)) orderings.push({ task, protocol, metric, better, worse });
+      }
+    }
+  }
+  return orderings;
+}
+
+// ---- Checking ----
+
+export type CheckStatus = 'ok' | 'regressed' | 'missing';
+
+export interface CheckRow {
+  kind: 'metric' | 'ordering';
+  /** e.g. "context-encoder classification/finetune mAP" or "context-encoder > random: classification/finetune mAP". */
+  check: string;
+  expected: string;
+  actual: string;
+  allowed: string;
+  status: CheckStatus;
+}
+
+function describe(k: { method: string; task: string; protocol: string; metric: string }): string {
+  return `${k.method} ${k.task}${k.protocol ? `/${k.protocol}` : ''} ${k.metric}`;
+}
+
+function show(value: number): string {
+  return String(round(value));
+}
+
+export function checkAgainstBaseline(results: ExperimentResults, baseline: Baseline): { rows: CheckRow[]; failed: boolean } {
+  const stats = aggregate(results.rows);
+  const rows: CheckRow[] = [];
+  const sorted = [...baseline.metrics].sort(
+    (a, b) =>
+      compareMethods(a.method, b.method) ||
+      compareTasks(a.task, b.task) ||
+      compareProtocols(a.protocol, b.protocol) ||
+      compareStrings(a.metric, b.metric),
+  );
+  for (const m of sorted) {
+    const s = stats.get(keyOf(m));
+    const allowed = m.direction === 'higher' ? `>= ${show(m.expected - m.tolerance)}` : `<= ${show(m.expected + m.tolerance)}`;
+    const base = { kind: 'metric' as const, check: describe(m), expected: `${show(m.expected)} ± ${show(m.tolerance)}`, allowed };
+    if (!s) {
+      rows.push({ ...base, actual: '(not in results)', status: 'missing' });
+      continue;
+    }
+    const ok = m.direction === 'higher' ? s.mean >= m.expected - m.tolerance : s.mean <= m.expected + m.tolerance;
+    rows.push({ ...base, actual: `${show(s.mean)} (${s.n} seed${s.n === 1 ? '' : 's'})`, status: ok ? 'ok' : 'regressed' });
+  }
+  for (const o of baseline.orderings) {
+    const margin = o.margin ?? 0;
+    const b = stats.get(keyOf({ method: o.better, task: o.task, protocol: o.protocol, metric: o.metric }));
+    const w = stats.get(keyOf({ method: o.worse, task: o.task, protocol: o.protocol, metric: o.metric }));
+    const base = {
+      kind: 'ordering' as const,
+      check: `${o.better} > ${o.worse}: ${o.task}${o.protocol ? `/${o.protocol}` : ''} ${o.metric}`,
+      expected: `difference > ${show(margin)}`,
+      allowed: `> ${show(margin)}`,
+    };
+    if (!b || !w) {
+      rows.push({ ...base, actual: `(${!b ? o.better : o.worse} not in results)`, status: 'missing' });
+      continue;
+    }
+    const diff = b.mean - w.mean;
+    rows.push({ ...base, actual: `${show(b.mean)} - ${show(w.mean)} = ${show(diff)}`, status: diff > margin ? 'ok' : 'regressed' });
+  }
+  return { rows, failed: rows.some((r) => r.status !== 'ok') };
+}
+
+/** A plain-text table, columns padded, for a terminal or a CI log. */
+export function formatCheckTable(rows: readonly CheckRow[]): string {
+  const header = ['status', 'check', 'baseline', 'allowed', 'current'];
+  const body = rows.map((r) => [r.status.toUpperCase(), r.check, r.expected, r.allowed, r.actual]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n') + '\n';
+}
