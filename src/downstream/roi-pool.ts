@@ -10,8 +10,7 @@
  * the single cell that won its max (as Caffe's argmax does), by ScatterNd.
  */
 import * as tf from '@tensorflow/tfjs';
-
-export type Box = readonly [number, number, number, number];
+import type { Box } from '../metrics/detection.js';
 
 /** A region on image `batch` of the feature batch, [x1, y1, x2, y2] in input pixels (0-based, inclusive). */
 export interface Roi {
@@ -99,35 +98,35 @@ export function planRoiPool(
  */
 export function roiPool(features: tf.Tensor3D | tf.Tensor4D, rois: readonly Roi[], options: RoiPoolOptions): tf.Tensor4D {
   return tf.tidy(() => {
-  const map = features.rank === 3 ? (features.expandDims(0) as tf.Tensor4D) : (features as tf.Tensor4D);
-  const [n, height, width, channels] = map.shape;
-  const plan = planRoiPool(rois, [n, height, width], options);
-  const { numRois, pooledSize: pooled, binCells } = plan;
-  const rows = numRois * pooled * pooled;
-  const cellsT = tf.tensor1d(plan.cells, 'int32');
-  const filledT = tf.tensor2d(plan.filled, [rows, 1]);
+    const map = features.rank === 3 ? (features.expandDims(0) as tf.Tensor4D) : (features as tf.Tensor4D);
+    const [n, height, width, channels] = map.shape;
+    const plan = planRoiPool(rois, [n, height, width], options);
+    const { numRois, pooledSize: pooled, binCells } = plan;
+    const rows = numRois * pooled * pooled;
+    const cellsT = tf.tensor1d(plan.cells, 'int32');
+    const filledT = tf.tensor2d(plan.filled, [rows, 1]);
 
-  const pool = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const flat = tf.concat([tf.reshape(x, [n * height * width, channels]), tf.fill([1, channels], SENTINEL)]);
-    const gathered = tf.reshape(tf.gather(flat, cellsT), [rows, binCells, channels]);
-    const winner = tf.argMax(gathered, 1);
-    save([cellsT, filledT, winner]);
-    const value = tf.mul(tf.max(gathered, 1), filledT);
-    return {
-      value: tf.reshape(value, [numRois, pooled, pooled, channels]),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [cells, filledMask, argmax] = saved;
-        // Flat cell index of each output value's winner: cells[row * binCells + argmax].
-        const rowBase = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(binCells, 'int32')), [rows, 1]);
-        const source = tf.gather(cells, tf.add(argmax, rowBase));
-        const target = tf.add(tf.mul(source, tf.scalar(channels, 'int32')), tf.range(0, channels, 1, 'int32'));
-        const grad = tf.mul(tf.reshape(dy, [rows, channels]), filledMask);
-        const total = (n * height * width + 1) * channels;
-        const scattered = tf.scatterND(tf.reshape(target, [rows * channels, 1]), tf.reshape(grad, [rows * channels]), [total]);
-        return tf.reshape(tf.slice(scattered, 0, n * height * width * channels), x.shape);
-      },
-    };
-  });
-  return pool(map) as tf.Tensor4D;
+    const pool = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      const flat = tf.concat([tf.reshape(x, [n * height * width, channels]), tf.fill([1, channels], SENTINEL)]);
+      const gathered = tf.reshape(tf.gather(flat, cellsT), [rows, binCells, channels]);
+      const winner = tf.argMax(gathered, 1);
+      save([cellsT, filledT, winner]);
+      const value = tf.mul(tf.max(gathered, 1), filledT);
+      return {
+        value: tf.reshape(value, [numRois, pooled, pooled, channels]),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [cells, filledMask, argmax] = saved;
+          // Flat cell index of each output value's winner: cells[row * binCells + argmax].
+          const rowBase = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(binCells, 'int32')), [rows, 1]);
+          const source = tf.gather(cells, tf.add(argmax, rowBase));
+          const target = tf.add(tf.mul(source, tf.scalar(channels, 'int32')), tf.range(0, channels, 1, 'int32'));
+          const grad = tf.mul(tf.reshape(dy, [rows, channels]), filledMask);
+          const total = (n * height * width + 1) * channels;
+          const scattered = tf.scatterND(tf.reshape(target, [rows * channels, 1]), tf.reshape(grad, [rows * channels]), [total]);
+          return tf.reshape(tf.slice(scattered, 0, n * height * width * channels), x.shape);
+        },
+      };
+    });
+    return pool(map) as tf.Tensor4D;
   });
 }

@@ -49,9 +49,11 @@ export function pool5Size(inputSize: number): number {
 
 /**
  * Kaiming (He) normal init, N(0, 2/fanIn), instead of AlexNet's N(0, 0.01):
- * without LRN and data-dependent rescaling, five ReLU convs at std 0.01 shrink
- * the signal by ~50x per layer and a from-scratch encoder barely trains at
- * small scale; He init keeps activations at unit scale through every layer.
+ * at std 0.01 each ReLU conv scales activations by sqrt(fanIn * 1e-4 / 2),
+ * 0.13-0.42 here, so pool5 comes out a few hundred times smaller than the
+ * input (the paper's transfer runs fix that with Krähenbühl's data-dependent
+ * rescaling) and a from-scratch encoder barely trains at small scale; He init
+ * keeps every layer at unit scale.
  */
 export function heNormal(fanIn: number, seed: number): Initializer {
   return tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fanIn), seed });
@@ -91,7 +93,6 @@ export function alexnetFeatures(input: tf.SymbolicTensor, cfg: AlexNetConfig): t
 
 /** Input [S,S,3] -> pool5 [n,n,widths[4]]. */
 export function buildAlexNetEncoder(cfg: AlexNetConfig): tf.LayersModel {
-  pool5Size(cfg.inputSize);
   const input = tf.input({ shape: [cfg.inputSize, cfg.inputSize, 3], name: 'image' });
   return tf.model({ inputs: input, outputs: alexnetFeatures(input, cfg), name: 'alexnet_encoder' });
 }

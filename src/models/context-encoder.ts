@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
-import { alexnetFeatures, heNormal, pool5Size, type AlexNetConfig } from './alexnet.js';
+import { alexnetFeatures, heNormal, type AlexNetConfig } from './alexnet.js';
 import { ChannelwiseDense } from './channelwise-dense.js';
 import { ResizeBilinear } from './resize.js';
 
@@ -32,7 +32,6 @@ export function defaultDecoderWidths(pool5Channels: number): number[] {
 
 export function buildContextEncoder(cfg: ContextEncoderConfig): { generator: tf.LayersModel; encoder: tf.LayersModel } {
   const size = cfg.encoder.inputSize;
-  pool5Size(size);
   const pool5Channels = cfg.encoder.widths[4];
   const decoderWidths = cfg.decoderWidths ?? defaultDecoderWidths(pool5Channels);
   if (decoderWidths.length !== 5 || decoderWidths[4] !== 3 || decoderWidths.some((w) => !Number.isInteger(w) || w < 1)) {

@@ -30,9 +30,10 @@ export interface ReportOptions {
 }
 
 const HOW_TO_READ =
-  'Rows marked "ours" are measured by this harness from results/; rows marked "published" are copied from the paper ' +
-  '(shared/PAPER.md) and set in italics. Scores are mean ± sample standard deviation over seeds, in percent unless a ' +
-  'column says otherwise. An empty cell means the task was not run for that method; it is never a zero.';
+  'Rows whose source is "ours" are measured by this harness from results/; rows whose source is "published" are ' +
+  "copied from the paper's tables (shared/PAPER.md; italic in the HTML and LaTeX versions). Scores are mean ± sample " +
+  'standard deviation over seeds, in percent unless a column says otherwise. An empty cell means the task was not run ' +
+  'for that method; it is never a zero.';
 
 async function sampleImages(results: ExperimentResults, warnings: string[]): Promise<ReportImage[]> {
   const images: ReportImage[] = [];
@@ -154,8 +155,12 @@ export interface CheckOptions extends CliOutput {
   k?: number;
 }
 
-/** `bench check <experiment.json> [--baseline file] [--update]`: returns the exit code (0 all hold, 1 a regression). */
-export async function runCheck(experimentPath: string, opts: CheckOptions = {}): Promise<number> {
+/**
+ * `bench check <experiment.json> [--baseline file] [--update]`: true when every
+ * check holds (or the baseline was rewritten), false on any regression, after
+ * printing the table of regressions; the CLI turns false into exit code 1.
+ */
+export async function runCheck(experimentPath: string, opts: CheckOptions = {}): Promise<boolean> {
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const warn = opts.warn ?? ((line: string) => process.stderr.write(`warning: ${line}\n`));
   const name = await experimentNameFromFile(experimentPath);
@@ -166,7 +171,7 @@ export async function runCheck(experimentPath: string, opts: CheckOptions = {}):
     for (const w of warnings) warn(w);
     await writeBaseline(baselinePath, baseline);
     log(`baseline: wrote ${baselinePath} (${baseline.metrics.length} metrics, ${baseline.orderings.length} orderings)`);
-    return 0;
+    return true;
   }
   const baseline = await readBaseline(baselinePath);
   if (baseline.experiment !== name) {
@@ -177,9 +182,9 @@ export async function runCheck(experimentPath: string, opts: CheckOptions = {}):
     const bad = rows.filter((r) => r.status !== 'ok');
     log(`check: ${bad.length} of ${rows.length} checks regressed against ${baselinePath}:`);
     log(formatCheckTable(bad).trimEnd());
-    return 1;
+    return false;
   }
   log(`check: all ${rows.length} checks hold against ${baselinePath}`);
   log(formatCheckTable(rows).trimEnd());
-  return 0;
+  return true;
 }

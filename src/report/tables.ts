@@ -41,8 +41,9 @@ export function formatMeanStd(stats: { mean: number; std: number; n: number }, s
   return stats.n < 2 ? m : `${m} ± ${fixed(stats.std * scale, digits)}`;
 }
 
-/** Pre-training time in the unit a reader would say it in: "4.2 s", "41 s", "3.2 min", "2.5 h". */
+/** Pre-training time in the unit a reader would say it in: "< 0.1 s", "4.2 s", "41 s", "3.2 min", "2.5 h". */
 export function formatDuration(seconds: number): string {
+  if (seconds < 0.05) return '< 0.1 s';
   if (seconds < 10) return `${fixed(seconds, 1)} s`;
   if (seconds < 60) return `${fixed(seconds, 0)} s`;
   if (seconds < 3600) return `${fixed(seconds / 60, 1)} min`;
@@ -91,8 +92,12 @@ const LATEX_ESCAPES: Record<string, string> = {
   '≥': '$\\geq$',
 };
 
+/** Straight double quotes would typeset as two closing quotes: pair them as ``...''. */
 export function latexEscape(text: string): string {
-  return [...text].map((ch) => LATEX_ESCAPES[ch] ?? ch).join('');
+  return [...text]
+    .map((ch) => LATEX_ESCAPES[ch] ?? ch)
+    .join('')
+    .replace(/"([^"]*)"/g, "``$1''");
 }
 
 export function tableToLatex(table: Table): string {

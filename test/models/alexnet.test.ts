@@ -61,7 +61,7 @@ describe('AlexNet encoder', () => {
   it('He-normal init: conv1 kernel std close to sqrt(2/(11*11*3)), biases zero', async () => {
     const model = buildAlexNetEncoder({ inputSize: 227, widths: alexnetWidths(0.5), seed: 11 });
     const [kernel, bias] = model.getLayer('conv1').getWeights();
-    const k = await kernel.data();
+    const k = (await kernel.data()) as Float32Array;
     const mean = k.reduce((a, b) => a + b, 0) / k.length;
     const std = Math.sqrt(k.reduce((a, b) => a + (b - mean) ** 2, 0) / k.length);
     const expected = Math.sqrt(2 / 363);

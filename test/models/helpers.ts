@@ -11,7 +11,7 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
 }
 
 export function trainableCount(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+  return model.trainableWeights.reduce((sum, w) => sum + tf.util.sizeFromShape(w.shape as number[]), 0);
 }
 
 /** Deterministic input in [-1, 1] without drawing from tfjs's global RNG. */
