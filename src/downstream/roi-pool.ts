@@ -106,7 +106,8 @@ export function roiPool(features: tf.Tensor3D | tf.Tensor4D, rois: readonly Roi[
     const cellsT = tf.tensor1d(plan.cells, 'int32');
     const filledT = tf.tensor2d(plan.filled, [rows, 1]);
 
-    const pool = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
       const flat = tf.concat([tf.reshape(x, [n * height * width, channels]), tf.fill([1, channels], SENTINEL)]);
       const gathered = tf.reshape(tf.gather(flat, cellsT), [rows, binCells, channels]);
       const winner = tf.argMax(gathered, 1);

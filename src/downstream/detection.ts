@@ -1,0 +1,407 @@
+/**
+ * Detection transfer, Fast R-CNN style (Girshick 2015), as the paper
+ * evaluates its features: RoI max pooling (6x6) on the encoder's conv5,
+ * re-initialised fc6 and fc7, then a softmax over the classes plus background
+ * and per-class box regression; mAP at IoU 0.5 on the test split.
+ *
+ * Each image is stretched to a square of side S (the task's inputSize, else
+ * the pretext size); boxes are scaled with it and scaled back to the original
+ * pixels, VOC's 1-based inclusive convention, for evaluation. Inside, boxes
+ * are 0-based inclusive pixels of the S x S input (py-faster-rcnn's frame).
+ *
+ * A step takes 2 images (fewer if batchSize is smaller) and `roisPerImage`
+ * RoIs from each, 25% foreground, as Fast R-CNN's 2 x 64 minibatch. Frozen:
+ * conv5 of every training image and of its mirror image is computed once.
+ * Finetune: the encoder runs on the step's images and RoI pooling passes
+ * gradients into it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { EpochSampler, mapLimit } from '../data/batches.js';
+import { loadImage } from '../data/image.js';
+import { VocDataset, type VocAnnotation } from '../data/voc.js';
+import { logLine, Progress } from '../engine/log.js';
+import { Rng } from '../engine/random.js';
+import { UserError } from '../errors.js';
+import { detectionAP, meanAP, type Box, type Detection, type TruthBox } from '../metrics/index.js';
+import { heNormal } from '../models/alexnet.js';
+import { nms } from './nms.js';
+import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
+import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import { roiPool, type Roi } from './roi-pool.js';
+import type { DownstreamJob, DownstreamTask } from './types.js';
+
+/** AlexNet conv5's stride in input pixels (conv1 4 x pool1 2 x pool2 2), Fast R-CNN's 1/16. */
+const SPATIAL_SCALE = 1 / 16;
+const POOLED_SIZE = 6;
+const IMAGES_PER_STEP = 2;
+const FG_FRACTION = 0.25;
+const JITTERS_PER_BOX = 8;
+const DROPOUT = 0.5;
+const NMS_IOU = 0.3;
+/** Per class, only the best-scoring RoIs enter NMS: the rest would fall below the per-image cut anyway. */
+const PRE_NMS_PER_CLASS = 300;
+const MAX_PER_IMAGE = 100;
+const TEST_ROI_CHUNK = 256;
+/** Frozen: skip the mirrored conv5 copies when all of them would take more memory than this. */
+const MIRROR_FEATURE_BUDGET_BYTES = 2 ** 31;
+
+/** Fast R-CNN's target normalisation (py-faster-rcnn BBOX_NORMALIZE_MEANS / STDS). */
+export const BOX_TARGET_MEANS = [0, 0, 0, 0] as const;
+export const BOX_TARGET_STDS = [0.1, 0.1, 0.2, 0.2] as const;
+/** Largest predicted log-scale of a side, so exp() stays finite early in training. */
+const MAX_LOG_SCALE = Math.log(1000 / 16);
+
+/** Regression target (dx, dy, dw, dh), normalised, that moves `roi` onto `gt` (both inclusive boxes). */
+export function encodeBoxTarget(roi: Box, gt: Box): [number, number, number, number] {
+  const w = roi[2] - roi[0] + 1;
+  const h = roi[3] - roi[1] + 1;
+  const gw = gt[2] - gt[0] + 1;
+  const gh = gt[3] - gt[1] + 1;
+  const raw = [(gt[0] + 0.5 * gw - (roi[0] + 0.5 * w)) / w, (gt[1] + 0.5 * gh - (roi[1] + 0.5 * h)) / h, Math.log(gw / w), Math.log(gh / h)];
+  return raw.map((v, k) => (v - BOX_TARGET_MEANS[k]) / BOX_TARGET_STDS[k]) as [number, number, number, number];
+}
+
+/** Inverse of `encodeBoxTarget`: the box that normalised deltas `t[offset..offset+3]` give for `roi`. */
+export function decodeBox(roi: Box, t: ArrayLike<number>, offset = 0): Box {
+  const [dx, dy, dw, dh] = [0, 1, 2, 3].map((k) => t[offset + k] * BOX_TARGET_STDS[k] + BOX_TARGET_MEANS[k]);
+  const w = roi[2] - roi[0] + 1;
+  const h = roi[3] - roi[1] + 1;
+  const cx = roi[0] + 0.5 * w + dx * w;
+  const cy = roi[1] + 0.5 * h + dy * h;
+  const pw = w * Math.exp(Math.min(dw, MAX_LOG_SCALE));
+  const ph = h * Math.exp(Math.min(dh, MAX_LOG_SCALE));
+  return [cx - 0.5 * pw, cy - 0.5 * ph, cx + 0.5 * pw - 1, cy + 0.5 * ph - 1];
+}
+
+function flipBox(box: Box, size: number): Box {
+  return [size - 1 - box[2], box[1], size - 1 - box[0], box[3]];
+}
+
+/** VOC (1-based, original pixels) -> network input (0-based, S x S), as py-faster-rcnn scales its 0-based boxes. */
+function vocToNet(box: Box, sx: number, sy: number): Box {
+  return [(box[0] - 1) * sx, (box[1] - 1) * sy, (box[2] - 1) * sx, (box[3] - 1) * sy];
+}
+
+function netToVoc(box: Box, sx: number, sy: number, width: number, height: number): Box {
+  const x = (v: number) => Math.min(Math.max(v / sx + 1, 1), width);
+  const y = (v: number) => Math.min(Math.max(v / sy + 1, 1), height);
+  return [x(box[0]), y(box[1]), x(box[2]), y(box[3])];
+}
+
+function flipImage(data: Float32Array, size: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const src = (y * size + x) * 3;
+      const dst = (y * size + (size - 1 - x)) * 3;
+      out[dst] = data[src];
+      out[dst + 1] = data[src + 1];
+      out[dst + 2] = data[src + 2];
+    }
+  }
+  return out;
+}
+
+interface DetImage {
+  id: string;
+  path: string;
+  annotation: VocAnnotation;
+  /** Non-difficult objects of known classes, in network pixels. */
+  truth: GroundTruth[];
+  /** Network pixels. */
+  proposals: Box[];
+}
+
+async function loadSplit(
+  voc: VocDataset,
+  split: string,
+  max: number | undefined,
+  size: number,
+  proposalFile: { path: string; boxes: Map<string, Box[]> } | null,
+  windows: Box[],
+): Promise<DetImage[]> {
+  const all = await voc.ids(split);
+  const ids = max === undefined ? all : all.slice(0, max);
+  const fromFile = proposalFile ? proposalsForIds(proposalFile.path, proposalFile.boxes, ids) : null;
+  return mapLimit(ids, 8, async (id, i) => {
+    const annotation = await voc.annotation(id);
+    const sx = size / annotation.width;
+    const sy = size / annotation.height;
+    const truth: GroundTruth[] = [];
+    for (const o of annotation.objects) {
+      const k = voc.classes.indexOf(o.name);
+      if (k >= 0 && !o.difficult) truth.push({ box: vocToNet(o.box, sx, sy), label: k + 1 });
+    }
+    const proposals = fromFile ? fromFile[i].map((b) => clipBox(vocToNet(b, sx, sy), size, size)) : windows;
+    return { id, path: voc.imagePath(id), annotation, truth, proposals };
+  });
+}
+
+/** fc6 .. fcN (ReLU, dropout) -> class scores (C + 1) and per-class box deltas (4C), on plain variables. */
+class DetectionHead {
+  private readonly fc: { w: tf.Variable; b: tf.Variable }[] = [];
+  private cls!: { w: tf.Variable; b: tf.Variable };
+  private reg!: { w: tf.Variable; b: tf.Variable };
+
+  constructor(inputSize: number, widths: readonly number[], classes: number, rng: Rng) {
+    // tidy drops the initial values; variables outlive it.
+    tf.tidy(() => this.init(inputSize, widths, classes, rng));
+  }
+
+  private init(inputSize: number, widths: readonly number[], classes: number, rng: Rng): void {
+    let fanIn = inputSize;
+    widths.forEach((width, i) => {
+      const name = `fc${6 + i}`;
+      this.fc.push({
+        w: tf.variable(heNormal(fanIn, rng.intSeed(name)).apply([fanIn, width]) as tf.Tensor),
+        b: tf.variable(tf.zeros([width])),
+      });
+      fanIn = width;
+    });
+    // Fast R-CNN's initialisation of the two output layers.
+    const normal = (shape: number[], std: number, label: string) =>
+      tf.initializers.randomNormal({ mean: 0, stddev: std, seed: rng.intSeed(label) }).apply(shape) as tf.Tensor;
+    this.cls = { w: tf.variable(normal([fanIn, classes + 1], 0.01, 'cls')), b: tf.variable(tf.zeros([classes + 1])) };
+    this.reg = { w: tf.variable(normal([fanIn, 4 * classes], 0.001, 'reg')), b: tf.variable(tf.zeros([4 * classes])) };
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.fc.flatMap((l) => [l.w, l.b]), this.cls.w, this.cls.b, this.reg.w, this.reg.b];
+  }
+
+  /** `dropoutSeeds` (one per fc layer) switches dropout on, for training. */
+  apply(pooled: tf.Tensor4D, dropoutSeeds: number[] | null): { scores: tf.Tensor2D; deltas: tf.Tensor2D } {
+    let x: tf.Tensor2D = tf.reshape(pooled, [pooled.shape[0], -1]);
+    this.fc.forEach((l, i) => {
+      x = tf.relu(tf.add(tf.matMul(x, l.w), l.b));
+      if (dropoutSeeds) x = tf.dropout(x, DROPOUT, undefined, dropoutSeeds[i]) as tf.Tensor2D;
+    });
+    return {
+      scores: tf.add(tf.matMul(x, this.cls.w), this.cls.b),
+      deltas: tf.add(tf.matMul(x, this.reg.w), this.reg.b),
+    };
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+  }
+}
+
+/** Sum of smooth L1 (sigma 1) over the weighted entries, divided by the RoI count, as Fast R-CNN normalises. */
+function smoothL1(pred: tf.Tensor2D, target: tf.Tensor2D, weight: tf.Tensor2D): tf.Scalar {
+  const d = tf.sub(pred, target);
+  const a = tf.abs(d);
+  const l = tf.where(tf.less(a, 1), tf.mul(tf.square(d), 0.5), tf.sub(a, 0.5));
+  return tf.div(tf.sum(tf.mul(l, weight)), pred.shape[0]);
+}
+
+interface StepBatch {
+  rois: Roi[];
+  labels: Int32Array;
+  targets: Float32Array;
+  weights: Float32Array;
+}
+
+/** Samples the step's RoIs on each image (mirrored boxes where `mirror`), with labels and regression targets. */
+function buildStepBatch(images: DetImage[], mirror: boolean[], classes: number, size: number, roisPerImage: number, rng: Rng): StepBatch {
+  const rois: Roi[] = [];
+  const labels: number[] = [];
+  const targets: number[][] = [];
+  images.forEach((img, b) => {
+    const gtBoxes = img.truth.map((t) => t.box);
+    const candidates = [...img.proposals, ...gtBoxes, ...jitterBoxes(gtBoxes, JITTERS_PER_BOX, size, rng)];
+    const sample = sampleRois(candidates, img.truth, { roisPerImage, fgFraction: FG_FRACTION }, rng);
+    sample.boxes.forEach((box, k) => {
+      const roi = mirror[b] ? flipBox(box, size) : box;
+      rois.push({ batch: b, box: roi });
+      labels.push(sample.labels[k]);
+      const g = sample.gtIndex[k];
+      targets.push(g < 0 ? [0, 0, 0, 0] : encodeBoxTarget(roi, mirror[b] ? flipBox(img.truth[g].box, size) : img.truth[g].box));
+    });
+  });
+  const r = rois.length;
+  const t = new Float32Array(r * 4 * classes);
+  const w = new Float32Array(r * 4 * classes);
+  labels.forEach((label, i) => {
+    if (label === 0) return;
+    const at = i * 4 * classes + (label - 1) * 4;
+    t.set(targets[i], at);
+    w.fill(1, at, at + 4);
+  });
+  return { rois, labels: Int32Array.from(labels), targets: t, weights: w };
+}
+
+interface DetectionContext {
+  encoder: TransferEncoder;
+  head: DetectionHead;
+  size: number;
+  classes: number;
+}
+
+/** Detections of one image in original VOC pixels, per class (index 0 = first class). */
+async function detectImage(ctx: DetectionContext, img: DetImage): Promise<{ cls: number; score: number; box: Box }[]> {
+  const { size, classes } = ctx;
+  const pixels = await loadImage(img.path, { size, fit: 'resize' });
+  const maps = tf.tidy(() => ctx.encoder.model.predict(tf.tensor4d(pixels.data, [1, size, size, 3])) as tf.Tensor4D);
+  const n = img.proposals.length;
+  const probs = new Float32Array(n * (classes + 1));
+  const deltas = new Float32Array(n * 4 * classes);
+  for (let start = 0; start < n; start += TEST_ROI_CHUNK) {
+    const chunk = img.proposals.slice(start, start + TEST_ROI_CHUNK).map((box) => ({ batch: 0, box }));
+    const [p, d] = tf.tidy(() => {
+      const out = ctx.head.apply(roiPool(maps, chunk, { spatialScale: SPATIAL_SCALE, pooledSize: POOLED_SIZE }), null);
+      return [tf.softmax(out.scores), out.deltas];
+    });
+    probs.set(await p.data(), start * (classes + 1));
+    deltas.set(await d.data(), start * 4 * classes);
+    p.dispose();
+    d.dispose();
+  }
+  maps.dispose();
+
+  const sx = size / img.annotation.width;
+  const sy = size / img.annotation.height;
+  const found: { cls: number; score: number; box: Box }[] = [];
+  for (let c = 0; c < classes; c++) {
+    const score = (i: number) => probs[i * (classes + 1) + c + 1];
+    const top = Array.from({ length: n }, (_, i) => i)
+      .sort((a, b) => score(b) - score(a) || a - b)
+      .slice(0, PRE_NMS_PER_CLASS);
+    const boxes = top.map((i) => clipBox(decodeBox(img.proposals[i], deltas, i * 4 * classes + c * 4), size, size));
+    const scores = top.map(score);
+    for (const k of nms(boxes, scores, NMS_IOU, MAX_PER_IMAGE)) {
+      found.push({ cls: c, score: scores[k], box: netToVoc(boxes[k], sx, sy, img.annotation.width, img.annotation.height) });
+    }
+  }
+  return found.sort((a, b) => b.score - a.score).slice(0, MAX_PER_IMAGE);
+}
+
+/** conv5 of each image and, when `mirrored`, of its mirror image, as flat arrays. */
+async function precomputeMaps(encoder: TransferEncoder, images: DetImage[], size: number, mirrored: boolean): Promise<{ plain: Float32Array[]; mirror: Float32Array[] }> {
+  const plain: Float32Array[] = [];
+  const mirror: Float32Array[] = [];
+  const chunk = 8;
+  const progress = new Progress('detection: conv5 features', images.length, Math.max(1, Math.ceil(images.length / 10)));
+  for (let start = 0; start < images.length; start += chunk) {
+    const part = images.slice(start, start + chunk);
+    const pixels = await mapLimit(part, 8, async (img) => (await loadImage(img.path, { size, fit: 'resize' })).data);
+    const views = mirrored ? [...pixels, ...pixels.map((p) => flipImage(p, size))] : pixels;
+    const batch = new Float32Array(views.length * size * size * 3);
+    views.forEach((v, i) => batch.set(v, i * size * size * 3));
+    const out = tf.tidy(() => encoder.model.predict(tf.tensor4d(batch, [views.length, size, size, 3])) as tf.Tensor);
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    const per = data.length / views.length;
+    part.forEach((_, i) => {
+      plain.push(data.slice(i * per, (i + 1) * per));
+      if (mirrored) mirror.push(data.slice((part.length + i) * per, (part.length + i + 1) * per));
+    });
+    progress.update(Math.min(start + chunk, images.length), '');
+  }
+  progress.stop();
+  return { plain, mirror };
+}
+
+export const detection: DownstreamTask = async (job: DownstreamJob) => {
+  const { config } = job;
+  if (config.apMethod === 'sklearn') {
+    throw new UserError(`downstream detection: apMethod "sklearn" is not defined for detection; use "voc07" (default) or "area"`);
+  }
+  const method = config.apMethod;
+  const rng = new Rng(job.seed).fork('detection');
+  const voc = await VocDataset.open(job.dataset.root);
+  const classes = voc.classes.length;
+  const encoder = await loadTransferEncoder(job, 'conv5', config.inputSize);
+  const size = encoder.inputSize;
+  const [fh, fw, fc] = encoder.featureShape;
+  const proposalFile = config.proposals ? { path: config.proposals, boxes: await loadProposalFile(config.proposals) } : null;
+  const windows = proposalFile ? [] : slidingWindows(size);
+  const trainAll = await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows);
+  const train = trainAll.filter((img) => img.truth.length > 0);
+  if (train.length === 0) {
+    throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.trainSplit}.txt`)}: no image of the split has a non-difficult object box; detection needs annotated objects`);
+  }
+  const test = await loadSplit(voc, config.testSplit, config.maxTestImages, size, proposalFile, windows);
+  const perStep = Math.min(IMAGES_PER_STEP, config.batchSize);
+  logLine(
+    `detection/${job.protocol} on ${job.method}: ${train.length} train, ${test.length} test images, ${classes} classes, ${size}px, conv5 ${fh}x${fw}x${fc}, ` +
+      `${proposalFile ? `proposals from ${proposalFile.path}` : `${windows.length} sliding windows`}, ${perStep} images x ${config.roisPerImage} RoIs per step (${tf.getBackend()})`,
+  );
+
+  const head = new DetectionHead(POOLED_SIZE * POOLED_SIZE * fc, config.headWidths, classes, rng.fork('head'));
+  const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config.lr, config.encoderLrScale);
+  const mapBytes = fh * fw * fc * 4 * train.length;
+  const cached = encoder.finetune ? { plain: [], mirror: [] } : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);
+  if (!encoder.finetune && cached.mirror.length === 0) logLine(`detection: training without mirroring (mirrored conv5 features would need ${(mapBytes / 2 ** 30).toFixed(1)} GiB)`);
+
+  const sampler = new EpochSampler(train.length, rng.fork('order'));
+  const sampleRng = rng.fork('rois');
+  const augmentRng = rng.fork('mirror');
+  const dropoutRng = rng.fork('dropout');
+  const progress = new Progress(`detection/${job.protocol}`, config.steps, Math.max(1, Math.ceil(config.steps / 10)));
+  const started = performance.now();
+  for (let step = 1; step <= config.steps; step++) {
+    const indices = sampler.take(perStep);
+    const picked = indices.map((i) => train[i]);
+    const canMirror = encoder.finetune || cached.mirror.length > 0;
+    const mirror = picked.map(() => canMirror && augmentRng.next() < 0.5);
+    const batch = buildStepBatch(picked, mirror, classes, size, config.roisPerImage, sampleRng);
+    const r = batch.rois.length;
+    let input: tf.Tensor4D;
+    if (encoder.finetune) {
+      const pixels = await mapLimit(picked, perStep, async (img) => (await loadImage(img.path, { size, fit: 'resize' })).data);
+      const data = new Float32Array(picked.length * size * size * 3);
+      pixels.forEach((p, b) => data.set(mirror[b] ? flipImage(p, size) : p, b * size * size * 3));
+      input = tf.tensor4d(data, [picked.length, size, size, 3]);
+    } else {
+      const per = fh * fw * fc;
+      const data = new Float32Array(picked.length * per);
+      indices.forEach((i, b) => data.set(mirror[b] ? cached.mirror[i] : cached.plain[i], b * per));
+      input = tf.tensor4d(data, [picked.length, fh, fw, fc]);
+    }
+    const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes + 1).toFloat() as tf.Tensor2D);
+    const targets = tf.tensor2d(batch.targets, [r, 4 * classes]);
+    const weights = tf.tensor2d(batch.weights, [r, 4 * classes]);
+    const seeds = config.headWidths.map(() => dropoutRng.int(2147483647));
+    const loss = optimizer.step(() => {
+      const maps = encoder.finetune ? (encoder.model.apply(input, { training: true }) as tf.Tensor4D) : input;
+      const out = head.apply(roiPool(maps, batch.rois, { spatialScale: SPATIAL_SCALE, pooledSize: POOLED_SIZE }), seeds);
+      return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
+    });
+    tf.dispose([input, labels, targets, weights]);
+    if (!Number.isFinite(loss)) throw new Error(`detection: loss became ${loss} at step ${step}`);
+    progress.update(step, `loss ${loss.toFixed(4)}`);
+  }
+  progress.stop();
+  const trainSeconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+
+  const ctx: DetectionContext = { encoder, head, size, classes };
+  const detections: Detection[][] = Array.from({ length: classes }, () => []);
+  const truth: TruthBox[][] = Array.from({ length: classes }, () => []);
+  const testProgress = new Progress('detection: test', test.length, Math.max(1, Math.ceil(test.length / 10)));
+  for (const [i, img] of test.entries()) {
+    for (const d of await detectImage(ctx, img)) detections[d.cls].push({ image: img.id, score: d.score, box: d.box });
+    for (const o of img.annotation.objects) {
+      const k = voc.classes.indexOf(o.name);
+      if (k >= 0) truth[k].push({ image: img.id, box: o.box, difficult: o.difficult });
+    }
+    testProgress.update(i + 1, '');
+  }
+  testProgress.stop();
+  head.dispose();
+  encoder.model.dispose();
+
+  const ap: Record<string, number> = {};
+  voc.classes.forEach((name, k) => {
+    const value = detectionAP(detections[k], truth[k], { iou: 0.5, method });
+    // Classes without a non-difficult test box have no AP (NaN, not JSON).
+    if (!Number.isNaN(value)) ap[name] = value;
+  });
+  const mAP = meanAP(Object.values(ap));
+  if (Number.isNaN(mAP)) {
+    throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.testSplit}.txt`)}: no test image has a non-difficult object box; detection mAP needs annotated test objects`);
+  }
+  return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * perStep) / trainSeconds };
+};

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'mocha';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/engine/backend.js';
+import { Rng } from '../../src/engine/random.js';
+import { planRoiPool, roiPool, type Roi } from '../../src/downstream/roi-pool.js';
+
+/** 4x4 single-channel map with value h*4 + w. */
+function ramp(): tf.Tensor4D {
+  return tf.tensor4d(Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+}
+
+function pooledValues(features: tf.Tensor4D, rois: Roi[], pooledSize: number, spatialScale: number): number[] {
+  const out = roiPool(features, rois, { pooledSize, spatialScale });
+  // + 0 turns -0 (an empty bin's 0 * sentinel, or a max of -0) into 0 for deepEqual.
+  const values = Array.from(out.dataSync(), (v) => v + 0);
+  out.dispose();
+  return values;
+}
+
+describe('roiPool (Caffe ROIPooling quantisation)', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it('pools hand-computed 2x2 bins on a 4x4 ramp', () => {
+    const x = ramp();
+    // [0,0,3,3]: 4 cells wide, bins of 2 -> maxima at (1,1)=5, (1,3)=7, (3,1)=13, (3,3)=15.
+    assert.deepEqual(pooledValues(x, [{ batch: 0, box: [0, 0, 3, 3] }], 2, 1), [5, 7, 13, 15]);
+    // [0,0,2,2]: 3 wide, bins of 1.5 span floor..ceil: rows/cols {0,1} and {1,2}, overlapping.
+    assert.deepEqual(pooledValues(x, [{ batch: 0, box: [0, 0, 2, 2] }], 2, 1), [5, 6, 9, 10]);
+    // [1,1,2,2]: one cell per bin.
+    assert.deepEqual(pooledValues(x, [{ batch: 0, box: [1, 1, 2, 2] }], 2, 1), [5, 6, 9, 10]);
+    x.dispose();
+  });
+
+  it('rounds scaled corners half away from zero and clips bins, empty bins give 0', () => {
+    const x = ramp();
+    // scale 0.5: [1,1,5,5] -> round(0.5)=1 .. round(2.5)=3: cells 1..3 -> max (3,3) = 15.
+    assert.deepEqual(pooledValues(x, [{ batch: 0, box: [1, 1, 5, 5] }], 1, 0.5), [15]);
+    // scale 0.5: [1,1,4,4] -> 1 .. 2 -> max (2,2) = 10.
+    assert.deepEqual(pooledValues(x, [{ batch: 0, box: [1, 1, 4, 4] }], 1, 0.5), [10]);
+    // [3,3,6,6]: bins of 2 from 3; only cell (3,3) is on the map, the other bins are empty.
+    assert.deepEqual(pooledValues(x, [{ batch: 0, box: [3, 3, 6, 6] }], 2, 1), [15, 0, 0, 0]);
+    x.dispose();
+  });
+
+  it('pads every bin to the largest cell count with the sentinel index', () => {
+    const plan = planRoiPool([{ batch: 0, box: [0, 0, 2, 2] }, { batch: 0, box: [3, 3, 6, 6] }], [1, 4, 4], { pooledSize: 2, spatialScale: 1 });
+    assert.equal(plan.binCells, 4);
+    assert.deepEqual(Array.from(plan.cells.subarray(0, 4)), [0, 1, 4, 5]);
+    assert.deepEqual(Array.from(plan.cells.subarray(16, 20)), [15, 16, 16, 16]);
+    assert.deepEqual(Array.from(plan.filled), [1, 1, 1, 1, 1, 0, 0, 0]);
+  });
+
+  it('reads the roi batch index and every channel', () => {
+    const a = Array.from({ length: 16 }, (_, i) => [i, -i]).flat();
+    const b = Array.from({ length: 16 }, (_, i) => [100 + i, 50 - i]).flat();
+    const x = tf.tensor4d([...a, ...b], [2, 4, 4, 2]);
+    const rois: Roi[] = [{ batch: 1, box: [0, 0, 1, 1] }, { batch: 0, box: [2, 2, 3, 3] }];
+    // roi 0 on image 1, one bin: channel 0 max 100+5, channel 1 max 50-0; roi 1 on image 0: 15, -10.
+    assert.deepEqual(pooledValues(x, rois, 1, 1), [105, 50, 15, -10]);
+    const hw = tf.tensor3d(a, [4, 4, 2]);
+    assert.deepEqual(pooledValues(hw as unknown as tf.Tensor4D, [{ batch: 0, box: [0, 0, 3, 3] }], 1, 1), [15, 0]);
+    tf.dispose([x, hw]);
+  });
+
+  it('gradient matches central differences and sends each output to its max cell once', () => {
+    const rng = new Rng(7);
+    const [n, h, w, c] = [2, 5, 5, 3];
+    // Distinct values 0.1 apart: no ties, so the max is piecewise linear and differences are exact.
+    const values = rng.shuffle(Array.from({ length: n * h * w * c }, (_, i) => i * 0.1));
+    const rois: Roi[] = [
+      { batch: 0, box: [0, 0, 4, 4] },
+      { batch: 1, box: [1, 0, 3, 4] },
+      { batch: 0, box: [2, 2, 2, 2] },
+      { batch: 1, box: [3, 3, 7, 7] },
+    ];
+    const weights = tf.tensor4d(Array.from({ length: rois.length * 2 * 2 * c }, () => rng.uniform(-1, 1)), [rois.length, 2, 2, c]);
+    const f = (x: tf.Tensor) => tf.sum(tf.mul(roiPool(x as tf.Tensor4D, rois, { pooledSize: 2, spatialScale: 1 }), weights));
+    const x = tf.tensor4d(values, [n, h, w, c]);
+    const before = tf.memory().numTensors;
+    const grad = tf.grad(f)(x);
+    const analytic = grad.dataSync();
+    grad.dispose();
+    assert.equal(tf.memory().numTensors, before, 'roiPool gradient leaks tensors');
+    const eps = 0.02;
+    for (let i = 0; i < values.length; i++) {
+      const plus = values.slice();
+      const minus = values.slice();
+      plus[i] += eps;
+      minus[i] -= eps;
+      const numeric = tf.tidy(() => (f(tf.tensor4d(plus, [n, h, w, c])).dataSync()[0] - f(tf.tensor4d(minus, [n, h, w, c])).dataSync()[0]) / (2 * eps));
+      assert.ok(Math.abs(numeric - analytic[i]) < 2e-3, `cell ${i}: numeric ${numeric}, analytic ${analytic[i]}`);
+    }
+    tf.dispose([x, weights]);
+  });
+
+  it('a cell shared by several bins gets each bin\'s gradient exactly once, padding none', () => {
+    // [2,2,2,2] is one cell wide: all four bins of 0.5 cells map to cell (2,2). The wide roi pads its
+    // bins with the sentinel, which must not leak gradient anywhere.
+    const x = tf.tensor4d(Array.from({ length: 25 }, (_, i) => i + 1), [1, 5, 5, 1]);
+    const rois: Roi[] = [{ batch: 0, box: [2, 2, 2, 2] }, { batch: 0, box: [0, 0, 0, 0] }, { batch: 0, box: [0, 0, 4, 4] }];
+    const weights = tf.tensor4d([1, 2, 3, 4, 10, 20, 30, 40, 0, 0, 0, 0], [3, 2, 2, 1]);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(roiPool(t as tf.Tensor4D, rois, { pooledSize: 2, spatialScale: 1 }), weights)))(x);
+    const g = Array.from(grad.dataSync());
+    const expected = new Array(25).fill(0);
+    expected[2 * 5 + 2] = 1 + 2 + 3 + 4;
+    expected[0] = 10 + 20 + 30 + 40;
+    assert.deepEqual(g, expected);
+    tf.dispose([x, weights, grad]);
+  });
+});
