@@ -190,9 +190,10 @@ class DetectionHead {
 
 /** Sum of smooth L1 (sigma 1) over the weighted entries, divided by the RoI count, as Fast R-CNN normalises. */
 function smoothL1(pred: tf.Tensor2D, target: tf.Tensor2D, weight: tf.Tensor2D): tf.Scalar {
-  const d = tf.sub(pred, target);
-  const a = tf.abs(d);
-  const l = tf.where(tf.less(a, 1), tf.mul(tf.square(d), 0.5), tf.sub(a, 0.5));
+  const a = tf.abs(tf.sub(pred, target));
+  // 0.5 x^2 below 1, |x| - 0.5 above, written without a comparison (tfjs has no gradient for Less).
+  const m = tf.minimum(a, 1);
+  const l = tf.add(tf.mul(tf.square(m), 0.5), tf.sub(a, m));
   return tf.div(tf.sum(tf.mul(l, weight)), pred.shape[0]);
 }
 

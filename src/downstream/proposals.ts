@@ -66,7 +66,7 @@ export function proposalsForIds(file: string, proposals: Map<string, Box[]>, ids
 export interface WindowOptions {
   /** Smallest window side as a fraction of the image side. */
   minSide?: number;
-  /** Ratio between consecutive window sides. */
+  /** Largest ratio between consecutive window sides. */
   scaleStep?: number;
   /** Width / height ratios; each keeps the area of the square window. */
   aspectRatios?: readonly number[];
@@ -92,7 +92,10 @@ export function slidingWindows(size: number, options: WindowOptions = {}): Box[]
   };
   const seen = new Set<string>();
   const out: Box[] = [];
-  for (let side = minSide; side <= size * 1.0001; side *= step) {
+  // Sides spread geometrically from minSide up to the whole image, about `step` apart.
+  const scales = Math.max(1, Math.ceil(Math.log(size / minSide) / Math.log(step))) + 1;
+  for (let k = 0; k < scales; k++) {
+    const side = minSide * (size / minSide) ** (k / (scales - 1));
     for (const ratio of ratios) {
       const w = Math.min(size, Math.max(1, Math.round(side * Math.sqrt(ratio))));
       const h = Math.min(size, Math.max(1, Math.round(side / Math.sqrt(ratio))));

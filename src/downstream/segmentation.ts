@@ -6,7 +6,6 @@
  * mean IU.
  */
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { EpochSampler, loadImageBank } from '../data/batches.js';
@@ -20,13 +19,17 @@ import type { DownstreamTask } from './types.js';
 
 const IGNORE = 255;
 
-/** Nearest-neighbour resize of a label map, so no label is invented at edges. */
-async function resizeLabels(labels: Uint8Array, width: number, height: number, size: number): Promise<Uint8Array> {
-  const { data } = await sharp(Buffer.from(labels), { raw: { width, height, channels: 1 } })
-    .resize(size, size, { fit: 'fill', kernel: 'nearest' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data);
+/** Nearest-neighbour resize of a label map (pixel centres), so no label is invented at edges. */
+function resizeLabels(labels: Uint8Array, width: number, height: number, size: number): Uint8Array {
+  const out = new Uint8Array(size * size);
+  for (let y = 0; y < size; y++) {
+    const sy = Math.min(height - 1, Math.floor(((y + 0.5) * height) / size));
+    for (let x = 0; x < size; x++) {
+      const sx = Math.min(width - 1, Math.floor(((x + 0.5) * width) / size));
+      out[y * size + x] = labels[sy * width + sx];
+    }
+  }
+  return out;
 }
 
 /** Mirrors an HWC buffer left-right. */

@@ -239,7 +239,7 @@ export function downstreamBarCharts(
     images.push({
       file: `charts/downstream${protocol ? `-${fileSafe(protocol)}` : ''}.png`,
       caption: `Downstream results per method${suffix}: mean over seeds, whiskers ± one sample standard deviation.`,
-      png: renderBarChart({ title: `Downstream tasks${suffix}`, yLabel: 'score (%)', categories: tasks.map((t) => t.label.replace(' (%)', '')), series }),
+      png: renderBarChart({ title: `Downstream tasks${suffix}`, yLabel: 'score (%)', categories: tasks.map((t) => t.label), series }),
     });
   }
   return images;

@@ -70,7 +70,7 @@ export function buildTransferTables(results: ExperimentResults, stats: Map<strin
         { label: 'Pre-training', align: 'left' },
         { label: 'Source', align: 'left' },
         { label: 'Pre-training time', align: 'right' },
-        ...TRANSFER_TASKS.map((t) => ({ label: t.label, align: 'right' as const })),
+        ...TRANSFER_TASKS.map((t) => ({ label: t.column, align: 'right' as const })),
       ],
       groups,
       notes: [

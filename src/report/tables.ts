@@ -105,8 +105,11 @@ export function tableToLatex(table: Table): string {
   const lines = [
     '\\begin{table}[htbp]',
     '\\centering',
-    `\\caption{${latexEscape(table.title)}}`,
-    `\\label{tab:${table.id}}`,
+    '\\small',
+    // The title names the paper's table ("Table 2: ..."); a \\caption would number it again.
+    `\\textbf{${latexEscape(table.title)}}\\par\\smallskip % ${table.id}`,
+    // Shrinks a table only when it is wider than the line; graphicx provides \resizebox.
+    '\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%',
     `\\begin{tabular}{${spec}}`,
     '\\toprule',
     `${table.columns.map((c) => latexEscape(c.label)).join(' & ')} \\\\`,
@@ -118,7 +121,7 @@ export function tableToLatex(table: Table): string {
       lines.push(`${cells.join(' & ')} \\\\`);
     }
   }
-  lines.push('\\bottomrule', '\\end{tabular}');
+  lines.push('\\bottomrule', '\\end{tabular}}');
   if (table.notes.length > 0) {
     lines.push('\\par\\smallskip', '\\begin{minipage}{\\linewidth}\\footnotesize');
     for (const note of table.notes) lines.push(`${latexEscape(note)}\\par`);

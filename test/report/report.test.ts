@@ -115,7 +115,7 @@ describe('report', function () {
     assert.equal(count('\\bottomrule'), tables);
     assert.ok(count('\\midrule') >= tables);
     assert.match(tex, /Context encoder & ours, 3 seeds & 3\.3 min & 52\.0 \$\\pm\$ 2\.0 & /);
-    assert.match(tex, /Classification mAP \(\\%\)/);
+    assert.match(tex, /Cls\. mAP \(\\%\)/);
     assert.doesNotMatch(tex, /[^\\]%.*\\\\$/m, 'no unescaped % inside a table row');
     assert.equal(latexEscape('a_b & "c" 5%'), "a\\_b \\& ``c'' 5\\%");
   });

@@ -1,0 +1,118 @@
+/**
+ * Training images held in memory as Float32 NHWC in [-1, 1], and seeded
+ * mini-batches cut from them (random crop + mirror, as the reference code's
+ * loadSize -> fineSize crops).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Rng } from '../engine/random.js';
+import type { DatasetConfig } from '../experiment/types.js';
+import { loadImage } from './image.js';
+import { readImageFolder } from './folder.js';
+import { VocDataset } from './voc.js';
+
+export interface ImageBank {
+  /** Side of every stored image. */
+  size: number;
+  /** One HWC Float32Array (size*size*3) per image. */
+  images: Float32Array[];
+  paths: string[];
+}
+
+/**
+ * Image paths of a split: VOC ImageSets/Main/<split>.txt; for a folder
+ * dataset, the subfolder named like the split when there is one (ImageNet's
+ * train/ and val/), else every image under the root.
+ */
+export async function listDatasetImages(ds: DatasetConfig, split: string): Promise<string[]> {
+  if (ds.format === 'folder') {
+    const sub = join(ds.root, split);
+    const root = existsSync(sub) && statSync(sub).isDirectory() ? sub : ds.root;
+    return (await readImageFolder(root)).images.map((im) => im.path);
+  }
+  const voc = await VocDataset.open(ds.root);
+  return (await voc.ids(split)).map((id) => voc.imagePath(id));
+}
+
+/** Runs `fn` over items with at most `limit` in flight, keeping order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function loadImageBank(paths: string[], size: number): Promise<ImageBank> {
+  if (paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const images = await mapLimit(paths, 8, async (p) => (await loadImage(p, { size, fit: 'cover' })).data);
+  return { size, images, paths };
+}
+
+/** Where a crop starts in a stored image, and whether it is mirrored. */
+export interface CropView {
+  y: number;
+  x: number;
+  mirror: boolean;
+}
+
+/** Copies crop `views[b]` (side `crop`) of image `indices[b]` into one NHWC buffer. */
+export function cropViews(bank: ImageBank, indices: number[], crop: number, views: CropView[]): Float32Array {
+  const { size } = bank;
+  if (crop > size) throw new Error(`crop ${crop} is larger than the stored image ${size}`);
+  const out = new Float32Array(indices.length * crop * crop * 3);
+  indices.forEach((idx, b) => {
+    const src = bank.images[idx];
+    const { y: oy, x: ox, mirror } = views[b];
+    const base = b * crop * crop * 3;
+    for (let y = 0; y < crop; y++) {
+      for (let x = 0; x < crop; x++) {
+        const sx = mirror ? ox + crop - 1 - x : ox + x;
+        const s = ((oy + y) * size + sx) * 3;
+        const d = base + (y * crop + x) * 3;
+        out[d] = src[s];
+        out[d + 1] = src[s + 1];
+        out[d + 2] = src[s + 2];
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * A crop of side `crop` from each chosen image: with rng, a random offset and
+ * mirror per image (training); without, the centre crop.
+ */
+export function cropBatch(bank: ImageBank, indices: number[], crop: number, rng: Rng | null): Float32Array {
+  const room = bank.size - crop + 1;
+  const views = indices.map(() =>
+    rng ? { y: rng.int(room), x: rng.int(room), mirror: rng.next() < 0.5 } : { y: (room - 1) >> 1, x: (room - 1) >> 1, mirror: false },
+  );
+  return cropViews(bank, indices, crop, views);
+}
+
+/** An endless seeded sequence of shuffled epochs over n items. */
+export class EpochSampler {
+  private order: number[] = [];
+  private pos = 0;
+
+  constructor(private readonly n: number, private readonly rng: Rng) {}
+
+  take(count: number): number[] {
+    const out: number[] = [];
+    while (out.length < count) {
+      if (this.pos >= this.order.length) {
+        this.order = this.rng.shuffle(Array.from({ length: this.n }, (_, i) => i));
+        this.pos = 0;
+      }
+      out.push(this.order[this.pos++]);
+    }
+    return out;
+  }
+}

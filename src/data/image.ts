@@ -1,0 +1,100 @@
+/**
+ * Image decoding for every dataset: sharp decodes, crops and resizes; pixels
+ * leave here as Float32 HWC (NHWC once batched) RGB in [-1, 1].
+ *
+ * Images are not auto-rotated from EXIF orientation: VOC box coordinates refer
+ * to the stored pixel grid, and every loader here must agree on that grid.
+ */
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../results/store.js';
+
+/** 0..255; the reference code's hole fill. */
+export const DATASET_MEAN_RGB = [117, 104, 123];
+
+export interface FloatImage {
+  data: Float32Array;
+  height: number;
+  width: number;
+  channels: 3;
+}
+
+export type Fit = 'resize' | 'center-crop' | 'cover';
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage> {
+  let result: { data: Buffer; info: OutputInfo };
+  try {
+    result = await pipeline
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new UserError(`${path}: cannot decode the image (${describe(err)}); expected a readable JPEG or PNG`);
+  }
+  const { data, info } = result;
+  if (info.channels !== 3) {
+    throw new Error(`${path}: decoder gave ${info.channels} channels, expected 3`);
+  }
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] / 127.5 - 1;
+  return { data: out, height: info.height, width: info.width, channels: 3 };
+}
+
+export async function loadImage(path: string, opts: { size: number; fit?: Fit }): Promise<FloatImage> {
+  const fit = opts.fit ?? 'resize';
+  const pipeline = sharp(path).resize(opts.size, opts.size, {
+    fit: fit === 'resize' ? 'fill' : 'cover',
+    position: 'centre',
+  });
+  return decodeToFloat(pipeline, path);
+}
+
+/** `box` is 0-based inclusive [x1, y1, x2, y2]; it is clipped to the image. */
+export async function loadImageRegion(
+  path: string,
+  box: [number, number, number, number],
+  size: number,
+): Promise<FloatImage> {
+  const { width, height } = await imageSize(path);
+  const x1 = Math.min(Math.max(Math.floor(box[0]), 0), width - 1);
+  const y1 = Math.min(Math.max(Math.floor(box[1]), 0), height - 1);
+  const x2 = Math.min(Math.max(Math.ceil(box[2]), x1), width - 1);
+  const y2 = Math.min(Math.max(Math.ceil(box[3]), y1), height - 1);
+  const pipeline = sharp(path)
+    .extract({ left: x1, top: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 })
+    .resize(size, size, { fit: 'fill' });
+  return decodeToFloat(pipeline, path);
+}
+
+export function toUint8(img: FloatImage): Uint8Array {
+  const out = new Uint8Array(img.data.length);
+  for (let i = 0; i < img.data.length; i++) {
+    out[i] = Math.round(Math.min(Math.max((img.data[i] + 1) * 127.5, 0), 255));
+  }
+  return out;
+}
+
+export async function savePng(img: FloatImage, path: string): Promise<void> {
+  const png = await sharp(toUint8(img), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
+  await writeFileAtomic(path, png);
+}
+
+export async function imageSize(path: string): Promise<{ width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(path).metadata();
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the image (${describe(err)}); expected a readable JPEG or PNG`);
+  }
+  if (!meta.width || !meta.height) {
+    throw new UserError(`${path}: the image has no size; expected a readable JPEG or PNG`);
+  }
+  return { width: meta.width, height: meta.height };
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { after, before, describe, it } from 'mocha';
+import { writeSyntheticVoc } from '../../src/data/synthetic.js';
+import { detection } from '../../src/downstream/detection.js';
+import type { DownstreamJob } from '../../src/downstream/types.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { saveModel } from '../../src/engine/checkpoint.js';
+import { UserError } from '../../src/errors.js';
+import { validateExperiment } from '../../src/experiment/load.js';
+import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../../src/experiment/types.js';
+import { alexnetWidths, buildAlexNetEncoder } from '../../src/models/alexnet.js';
+
+/** A detection entry with the schema's defaults filled in, as the loader does. */
+function detectionConfig(overrides: Partial<DownstreamConfig>): DownstreamConfig {
+  const exp = {
+    name: 't',
+    seeds: [1],
+    datasets: { d: { format: 'voc', root: '.' } },
+    model: {},
+    pretext: [{ method: 'random' }],
+    downstream: [{ task: 'detection', ...overrides }],
+  } as { downstream: DownstreamConfig[] };
+  assert.deepEqual(validateExperiment(exp), []);
+  return { ...exp.downstream[0], dataset: 'd' };
+}
+
+describe('detection task, end to end on synthetic VOC (wasm)', function () {
+  let root: string;
+  let dataset: DatasetConfig;
+  let encoderDir: string;
+  const classes = ['aeroplane', 'bicycle', 'bird'];
+  const config = () => detectionConfig({ steps: 20, roisPerImage: 32, headWidths: [64, 64], lr: 0.001 });
+
+  before(async () => {
+    await initBackend('wasm');
+    root = await mkdtemp(join(tmpdir(), 'det-e2e-'));
+    dataset = { format: 'voc', root: join(root, 'voc') };
+    await writeSyntheticVoc({ out: dataset.root, images: 40, size: 96, seed: 3, classes: 3 });
+    encoderDir = join(root, 'encoder');
+    const encoder = buildAlexNetEncoder({ inputSize: 99, widths: alexnetWidths(0.25), seed: 4 });
+    await saveModel(encoder, encoderDir);
+    encoder.dispose();
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  function job(protocol: ProtocolName, cfg: DownstreamConfig, seed = 7): DownstreamJob {
+    return { config: cfg, protocol, dataset, seed, method: 'random', encoderDir, generatorDir: '', outDir: join(root, `out-${protocol}`) };
+  }
+
+  for (const protocol of ['frozen', 'finetune'] as const) {
+    it(`${protocol}: trains 20 steps and scores a finite mAP with an AP per class`, async () => {
+      const started = performance.now();
+      const out = await detection(job(protocol, config()));
+      const seconds = (performance.now() - started) / 1000;
+      const mAP = out.summary.mAP;
+      assert.ok(Number.isFinite(mAP) && mAP >= 0 && mAP <= 1, `mAP ${mAP}`);
+      assert.deepEqual(Object.keys(out.perClass?.AP ?? {}), classes);
+      const aps = Object.values(out.perClass!.AP);
+      assert.ok(aps.every((v) => v >= 0 && v <= 1));
+      assert.ok(Math.abs(mAP - aps.reduce((a, b) => a + b, 0) / aps.length) < 1e-12);
+      assert.ok(out.imgPerSec > 0);
+      console.log(`      ${protocol}: mAP ${mAP.toFixed(4)} (${aps.map((v) => v.toFixed(3)).join(', ')}), ${out.imgPerSec.toFixed(1)} train img/s, ${seconds.toFixed(1)} s`);
+    });
+  }
+
+  it('leaves no tensor behind per step (finetune: encoder, RoI pooling and head gradients)', async () => {
+    const left: number[] = [];
+    for (const steps of [1, 6]) {
+      const before = tf.memory().numTensors;
+      await detection(job('finetune', detectionConfig({ steps, roisPerImage: 16, headWidths: [16, 16], maxTestImages: 2 })));
+      left.push(tf.memory().numTensors - before);
+    }
+    assert.equal(left[1], left[0], `tensors left after 1 and 6 steps: ${left}`);
+  });
+
+  it('is reproducible for a seed and rejects an AP method detection does not define', async () => {
+    const cfg = detectionConfig({ steps: 3, roisPerImage: 16, headWidths: [16, 16], maxTestImages: 4 });
+    const a = await detection(job('frozen', cfg));
+    const b = await detection(job('frozen', cfg));
+    const c = await detection(job('frozen', cfg, 8));
+    assert.deepEqual(a.perClass, b.perClass);
+    assert.notDeepEqual(a.perClass, c.perClass);
+    await assert.rejects(detection(job('frozen', { ...cfg, apMethod: 'sklearn' })), (err: unknown) => err instanceof UserError && /sklearn/.test(err.message));
+  });
+});
