@@ -15,7 +15,7 @@ import { cropBatch, cropViews, EpochSampler, loadImageBank, type CropView, type 
 import { readImageFolder } from '../data/folder.js';
 import { VocDataset } from '../data/voc.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
-import { buildFcHead, predictInBatches, variablesOf } from './features.js';
+import { buildFcHead, FeatureScaler, predictInBatches, variablesOf } from './features.js';
 import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
 import type { DownstreamJob, DownstreamTask } from './types.js';
 
@@ -138,6 +138,14 @@ export const classification: DownstreamTask = async (job) => {
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
   logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
 
+  const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
+  const features = (bank: ImageBank, view: CropView): Promise<Float32Array> => {
+    const indices = Array.from({ length: bank.images.length }, (_, i) => i);
+    return predictInBatches(encoder.model, viewBatch(bank, indices, size, view), indices.length, [size, size, 3]);
+  };
+  const [centre] = testViews(loadSize, size, 1);
+  const scaler = FeatureScaler.fit(await features(trainBank, centre), trainBank.images.length, encoder.featureShape, false);
+
   const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));
   const cropRng = rng.fork('crops');
   const started = performance.now();
@@ -146,7 +154,7 @@ export const classification: DownstreamTask = async (job) => {
       const idx = sampler.take(Math.min(config.batchSize, trainBank.images.length));
       const x = tf.tensor4d(cropBatch(trainBank, idx, size, cropRng), [idx.length, size, size, 3]);
       optimizer.step(() => {
-        const feats = encoder.model.apply(x, { training: true }) as tf.Tensor;
+        const feats = scaler.apply(encoder.model.apply(x, { training: true }) as tf.Tensor);
         return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => data.train.labels[i]), data.exclusive);
       });
       x.dispose();
@@ -154,10 +162,8 @@ export const classification: DownstreamTask = async (job) => {
   } else {
     // Frozen: features of a few fixed augmented views per image, computed once.
     const views = testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
-    const all = Array.from({ length: trainBank.images.length }, (_, i) => i);
-    const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
     const cache: Float32Array[] = [];
-    for (const view of views) cache.push(await predictInBatches(encoder.model, viewBatch(trainBank, all, size, view), all.length, [size, size, 3]));
+    for (const view of views) cache.push(scaler.applyInPlace(await features(trainBank, view)));
     const viewRng = rng.fork('views');
     for (let step = 0; step < config.steps; step++) {
       const idx = sampler.take(Math.min(config.batchSize, trainBank.images.length));
@@ -173,30 +179,31 @@ export const classification: DownstreamTask = async (job) => {
 
   // Scores averaged over the test views.
   const n = testBank.images.length;
-  const all = Array.from({ length: n }, (_, i) => i);
+  const testIdx = Array.from({ length: n }, (_, i) => i);
   const scores = new Float32Array(n * c);
   const views = testViews(loadSize, size, config.testCrops);
-  const full = tf.model({ inputs: encoder.model.inputs, outputs: head.apply(encoder.model.outputs[0]) as tf.SymbolicTensor });
   for (const view of views) {
-    const logits = await predictInBatches(full, viewBatch(testBank, all, size, view), n, [size, size, 3]);
+    const feats = scaler.applyInPlace(await features(testBank, view));
+    const logits = await predictInBatches(head, feats, n, encoder.featureShape);
     const probs = sigmoidOrSoftmax(logits, n, c, data.exclusive);
     for (let i = 0; i < probs.length; i++) scores[i] += probs[i] / views.length;
   }
+  scaler.dispose();
   head.dispose();
   encoder.model.dispose();
 
   const ap: Record<string, number> = {};
   data.classes.forEach((cls, j) => {
     ap[cls] = averagePrecision(
-      all.map((i) => scores[i * c + j]),
-      all.map((i) => data.test.labels[i][j]),
+      testIdx.map((i) => scores[i * c + j]),
+      testIdx.map((i) => data.test.labels[i][j]),
       config.apMethod,
     );
   });
   const summary: Record<string, number> = { mAP: meanAP(Object.values(ap)) };
   if (data.exclusive) {
     let correct = 0;
-    for (const i of all) {
+    for (const i of testIdx) {
       const row = scores.subarray(i * c, (i + 1) * c);
       const best = row.indexOf(Math.max(...row));
       if (data.test.labels[i][best] === 1) correct += 1;

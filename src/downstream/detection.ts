@@ -28,11 +28,9 @@ import { heNormal } from '../models/alexnet.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
 import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
-import { roiPool, type Roi } from './roi-pool.js';
+import { roiPool, type Roi, type RoiPoolOptions } from './roi-pool.js';
 import type { DownstreamJob, DownstreamTask } from './types.js';
 
-/** AlexNet conv5's stride in input pixels (conv1 4 x pool1 2 x pool2 2), Fast R-CNN's 1/16. */
-const SPATIAL_SCALE = 1 / 16;
 const POOLED_SIZE = 6;
 const IMAGES_PER_STEP = 2;
 const FG_FRACTION = 0.25;
@@ -45,6 +43,17 @@ const MAX_PER_IMAGE = 100;
 const TEST_ROI_CHUNK = 256;
 /** Frozen: skip the mirrored conv5 copies when all of them would take more memory than this. */
 const MIRROR_FEATURE_BUDGET_BYTES = 2 ** 31;
+
+/**
+ * Feature cells per input pixel: the first and last pixel land on the first
+ * and last cell. Fast R-CNN's 1/16 (AlexNet's conv5 stride) ignores that the
+ * valid 11x11 conv1 and the pools shrink the map by a few cells: at 227 px
+ * conv5 is 13 cells, not 14.2, and with 1/16 the outer 27 px would pool only
+ * empty bins; at 99 px (5 cells) the outer fifth.
+ */
+export function spatialScale(inputSize: number, mapSize: number): number {
+  return mapSize > 1 ? (mapSize - 1) / (inputSize - 1) : 0;
+}
 
 /** Fast R-CNN's target normalisation (py-faster-rcnn BBOX_NORMALIZE_MEANS / STDS). */
 export const BOX_TARGET_MEANS = [0, 0, 0, 0] as const;
@@ -235,6 +244,7 @@ function buildStepBatch(images: DetImage[], mirror: boolean[], classes: number, 
 
 interface DetectionContext {
   encoder: TransferEncoder;
+  pooling: RoiPoolOptions;
   head: DetectionHead;
   size: number;
   classes: number;
@@ -251,7 +261,7 @@ async function detectImage(ctx: DetectionContext, img: DetImage): Promise<{ cls:
   for (let start = 0; start < n; start += TEST_ROI_CHUNK) {
     const chunk = img.proposals.slice(start, start + TEST_ROI_CHUNK).map((box) => ({ batch: 0, box }));
     const [p, d] = tf.tidy(() => {
-      const out = ctx.head.apply(roiPool(maps, chunk, { spatialScale: SPATIAL_SCALE, pooledSize: POOLED_SIZE }), null);
+      const out = ctx.head.apply(roiPool(maps, chunk, ctx.pooling), null);
       return [tf.softmax(out.scores), out.deltas];
     });
     probs.set(await p.data(), start * (classes + 1));
@@ -316,6 +326,7 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
   const encoder = await loadTransferEncoder(job, 'conv5', config.inputSize);
   const size = encoder.inputSize;
   const [fh, fw, fc] = encoder.featureShape;
+  const pooling = { spatialScale: spatialScale(size, fw), pooledSize: POOLED_SIZE };
   const proposalFile = config.proposals ? { path: config.proposals, boxes: await loadProposalFile(config.proposals) } : null;
   const windows = proposalFile ? [] : slidingWindows(size);
   const trainAll = await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows);
@@ -367,7 +378,7 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
     const seeds = config.headWidths.map(() => dropoutRng.int(2147483647));
     const loss = optimizer.step(() => {
       const maps = encoder.finetune ? (encoder.model.apply(input, { training: true }) as tf.Tensor4D) : input;
-      const out = head.apply(roiPool(maps, batch.rois, { spatialScale: SPATIAL_SCALE, pooledSize: POOLED_SIZE }), seeds);
+      const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
       return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
     });
     tf.dispose([input, labels, targets, weights]);
@@ -378,7 +389,7 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
   const trainSeconds = (performance.now() - started) / 1000;
   optimizer.dispose();
 
-  const ctx: DetectionContext = { encoder, head, size, classes };
+  const ctx: DetectionContext = { encoder, pooling, head, size, classes };
   const detections: Detection[][] = Array.from({ length: classes }, () => []);
   const truth: TruthBox[][] = Array.from({ length: classes }, () => []);
   const testProgress = new Progress('detection: test', test.length, Math.max(1, Math.ceil(test.length / 10)));

@@ -55,3 +55,66 @@ export function buildFcHead(inputShape: number[], widths: number[], outputs: num
 export function variablesOf(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
+
+/**
+ * Standardises head inputs with the mean and std of the initial encoder's
+ * features on the training images, fixed from then on: a parameter-free
+ * normalisation like the BatchNorm without affine that MAE's linear probe
+ * puts before its classifier. Without it a head on trained features, whose
+ * scale shrinks with depth, learns at a different speed than one on random
+ * features, and the comparison measures scale instead of content.
+ */
+export class FeatureScaler {
+  private constructor(
+    private readonly mean: tf.Tensor,
+    private readonly invStd: tf.Tensor,
+  ) {}
+
+  /**
+   * `perChannel`: one mean/std per channel (convolutional heads); otherwise
+   * one per feature element (fully-connected heads).
+   */
+  static fit(features: Float32Array, n: number, shape: number[], perChannel: boolean): FeatureScaler {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const channels = shape[shape.length - 1];
+    const groups = perChannel ? channels : size;
+    const sum = new Float64Array(groups);
+    const sumSq = new Float64Array(groups);
+    for (let i = 0; i < n * size; i++) {
+      const g = perChannel ? i % channels : i % size;
+      const v = features[i];
+      sum[g] += v;
+      sumSq[g] += v * v;
+    }
+    const count = perChannel ? (n * size) / channels : n;
+    const mean = new Float32Array(groups);
+    const invStd = new Float32Array(groups);
+    for (let g = 0; g < groups; g++) {
+      mean[g] = sum[g] / count;
+      const variance = Math.max(0, sumSq[g] / count - mean[g] * mean[g]);
+      invStd[g] = 1 / Math.sqrt(variance + 1e-5);
+    }
+    const statShape = perChannel ? [...shape.map(() => 1), channels] : [1, ...shape];
+    return new FeatureScaler(tf.tensor(mean, statShape), tf.tensor(invStd, statShape));
+  }
+
+  apply(features: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => features.sub(this.mean).mul(this.invStd));
+  }
+
+  /** Scales a typed array in place, the same way. */
+  applyInPlace(features: Float32Array): Float32Array {
+    const mean = this.mean.dataSync();
+    const invStd = this.invStd.dataSync();
+    for (let i = 0; i < features.length; i++) {
+      const g = i % mean.length;
+      features[i] = (features[i] - mean[g]) * invStd[g];
+    }
+    return features;
+  }
+
+  dispose(): void {
+    this.mean.dispose();
+    this.invStd.dispose();
+  }
+}

@@ -12,7 +12,7 @@ import { EpochSampler, loadImageBank } from '../data/batches.js';
 import { VocDataset } from '../data/voc.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
-import { predictInBatches, variablesOf } from './features.js';
+import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
 import { loadTransferEncoder } from './protocols.js';
 import { TransferOptimizer } from './protocols.js';
 import type { DownstreamTask } from './types.js';
@@ -98,9 +98,10 @@ export const segmentation: DownstreamTask = async (job) => {
     idx.forEach((i, b) => x.set(images[i], b * pixelCount));
     return x;
   };
-  const frozenFeatures = encoder.finetune
-    ? null
-    : await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
+  // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs.
+  const initialFeatures = await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
+  const scaler = FeatureScaler.fit(initialFeatures, images.length, encoder.featureShape, true);
+  const frozenFeatures = encoder.finetune ? null : scaler.applyInPlace(initialFeatures);
 
   const sampler = new EpochSampler(images.length, rng.fork('order'));
   const started = performance.now();
@@ -117,7 +118,7 @@ export const segmentation: DownstreamTask = async (job) => {
       input = tf.tensor4d(stack(idx), [idx.length, size, size, 3]);
     }
     optimizer.step(() => {
-      const feats = frozenFeatures ? input : (encoder.model.apply(input, { training: true }) as tf.Tensor);
+      const feats = frozenFeatures ? input : scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor);
       return segLoss(head.apply(feats, { training: true }) as tf.Tensor4D, batchLabels, size, numClasses);
     });
     input.dispose();
@@ -126,13 +127,13 @@ export const segmentation: DownstreamTask = async (job) => {
   optimizer.dispose();
 
   // Test at each image's own resolution.
-  const full = tf.model({ inputs: encoder.model.inputs, outputs: head.apply(encoder.model.outputs[0]) as tf.SymbolicTensor });
   const testBank = await loadImageBank(testIds.map((id) => voc.imagePath(id)), size);
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (const [i, id] of testIds.entries()) {
     const seg = await voc.segmentation(id);
     const pred = tf.tidy(() => {
-      const logits = full.predict(tf.tensor4d(testBank.images[i], [1, size, size, 3])) as tf.Tensor4D;
+      const feats = scaler.apply(encoder.model.predict(tf.tensor4d(testBank.images[i], [1, size, size, 3])) as tf.Tensor);
+      const logits = head.predict(feats) as tf.Tensor4D;
       return tf.image.resizeBilinear(logits, [seg.height, seg.width], true).argMax(-1);
     });
     const predicted = await pred.data();
@@ -140,6 +141,7 @@ export const segmentation: DownstreamTask = async (job) => {
     const m = confusionMatrix(predicted, seg.labels, numClasses, IGNORE);
     for (let r = 0; r < numClasses; r++) for (let c = 0; c < numClasses; c++) confusion[r][c] += m[r][c];
   }
+  scaler.dispose();
   head.dispose();
   encoder.model.dispose();
 

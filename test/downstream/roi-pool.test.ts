@@ -12,7 +12,7 @@ function ramp(): tf.Tensor4D {
 
 function pooledValues(features: tf.Tensor4D, rois: Roi[], pooledSize: number, spatialScale: number): number[] {
   const out = roiPool(features, rois, { pooledSize, spatialScale });
-  // + 0 turns -0 (an empty bin's 0 * sentinel, or a max of -0) into 0 for deepEqual.
+  // + 0 turns a max of -0 (the negated ramp's -0) into 0 for deepEqual.
   const values = Array.from(out.dataSync(), (v) => v + 0);
   out.dispose();
   return values;
@@ -45,12 +45,14 @@ describe('roiPool (Caffe ROIPooling quantisation)', () => {
     x.dispose();
   });
 
-  it('pads every bin to the largest cell count with the sentinel index', () => {
-    const plan = planRoiPool([{ batch: 0, box: [0, 0, 2, 2] }, { batch: 0, box: [3, 3, 6, 6] }], [1, 4, 4], { pooledSize: 2, spatialScale: 1 });
-    assert.equal(plan.binCells, 4);
-    assert.deepEqual(Array.from(plan.cells.subarray(0, 4)), [0, 1, 4, 5]);
-    assert.deepEqual(Array.from(plan.cells.subarray(16, 20)), [15, 16, 16, 16]);
-    assert.deepEqual(Array.from(plan.filled), [1, 1, 1, 1, 1, 0, 0, 0]);
+  it('plans each bin as clipped half-open cell ranges', () => {
+    const plan = planRoiPool([{ batch: 0, box: [0, 0, 2, 2] }, { batch: 1, box: [3, 3, 6, 6] }], [2, 4, 4], { pooledSize: 2, spatialScale: 1 });
+    // Per bin: batch, h0, h1, w0, w1. Roi 0: 1.5-cell bins -> [0,2) and [1,3). Roi 1: [3,5) and [5,7) clipped to 4.
+    assert.deepEqual(Array.from(plan.bins), [
+      0, 0, 2, 0, 2, 0, 0, 2, 1, 3, 0, 1, 3, 0, 2, 0, 1, 3, 1, 3,
+      1, 3, 4, 3, 4, 1, 3, 4, 4, 4, 1, 4, 4, 3, 4, 1, 4, 4, 4, 4,
+    ]);
+    assert.throws(() => planRoiPool([{ batch: 2, box: [0, 0, 1, 1] }], [2, 4, 4], { spatialScale: 1 }), RangeError);
   });
 
   it('reads the roi batch index and every channel', () => {
@@ -65,7 +67,7 @@ describe('roiPool (Caffe ROIPooling quantisation)', () => {
     tf.dispose([x, hw]);
   });
 
-  it('gradient matches central differences and sends each output to its max cell once', () => {
+  it('gradient matches central differences', () => {
     const rng = new Rng(7);
     const [n, h, w, c] = [2, 5, 5, 3];
     // Distinct values 0.1 apart: no ties, so the max is piecewise linear and differences are exact.
@@ -96,17 +98,24 @@ describe('roiPool (Caffe ROIPooling quantisation)', () => {
     tf.dispose([x, weights]);
   });
 
-  it('a cell shared by several bins gets each bin\'s gradient exactly once, padding none', () => {
-    // [2,2,2,2] is one cell wide: all four bins of 0.5 cells map to cell (2,2). The wide roi pads its
-    // bins with the sentinel, which must not leak gradient anywhere.
+  it('a cell shared by several bins gets each bin\'s gradient exactly once, empty bins none', () => {
+    // [2,2,2,2] is one cell wide: all four bins of 0.5 cells map to cell (2,2). The zero-weighted wide
+    // roi and the empty bins of the off-map roi must not leak gradient anywhere.
     const x = tf.tensor4d(Array.from({ length: 25 }, (_, i) => i + 1), [1, 5, 5, 1]);
-    const rois: Roi[] = [{ batch: 0, box: [2, 2, 2, 2] }, { batch: 0, box: [0, 0, 0, 0] }, { batch: 0, box: [0, 0, 4, 4] }];
-    const weights = tf.tensor4d([1, 2, 3, 4, 10, 20, 30, 40, 0, 0, 0, 0], [3, 2, 2, 1]);
+    const rois: Roi[] = [
+      { batch: 0, box: [2, 2, 2, 2] },
+      { batch: 0, box: [0, 0, 0, 0] },
+      { batch: 0, box: [0, 0, 4, 4] },
+      { batch: 0, box: [4, 4, 9, 9] },
+    ];
+    const weights = tf.tensor4d([1, 2, 3, 4, 10, 20, 30, 40, 0, 0, 0, 0, 100, 200, 300, 400], [4, 2, 2, 1]);
     const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(roiPool(t as tf.Tensor4D, rois, { pooledSize: 2, spatialScale: 1 }), weights)))(x);
     const g = Array.from(grad.dataSync());
     const expected = new Array(25).fill(0);
     expected[2 * 5 + 2] = 1 + 2 + 3 + 4;
     expected[0] = 10 + 20 + 30 + 40;
+    // [4,4,9,9]: bins of 3 cells from 4; only the first bin has a cell on the map, (4,4).
+    expected[4 * 5 + 4] = 100;
     assert.deepEqual(g, expected);
     tf.dispose([x, weights, grad]);
   });
