@@ -81,8 +81,10 @@ function poolForward(data: ArrayLike<number>, shape: readonly number[], plan: Ro
   const values = new Float32Array(rows * channels);
   const winners = new Int32Array(rows * channels).fill(-1);
   for (let r = 0; r < rows; r++) {
-    const [b, h0, h1, w0, w1] = plan.bins.subarray(r * 5, r * 5 + 5);
+    const bins = plan.bins;
+    const b = bins[r * 5];
     const out = r * channels;
+    const [h0, h1, w0, w1] = [bins[r * 5 + 1], bins[r * 5 + 2], bins[r * 5 + 3], bins[r * 5 + 4]];
     for (let h = h0; h < h1; h++) {
       for (let w = w0; w < w1; w++) {
         const cell = ((b * height + h) * width + w) * channels;

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { decode } from 'fast-png';
+import { after, before, describe, it } from 'mocha';
+import { runExperiment } from '../src/experiment/run.js';
+
+const repo = resolve('.');
+
+/** Runs the CLI from source, as `bench` would run from dist. */
+function bench(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const tsx = pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
+  const r = spawnSync(process.execPath, ['--import', tsx, join(repo, 'src/cli.ts'), ...args], { cwd, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function experiment(root: string, classificationSteps = 5): object {
+  return {
+    name: 'tiny',
+    seeds: [3],
+    datasets: { synth: { format: 'voc', root: join(root, 'voc'), synthesize: { images: 24, size: 72, seed: 5, classes: 3 } } },
+    model: { inputSize: 67, widthMultiplier: 0.125 },
+    pretext: [
+      { method: 'context-encoder', steps: 3, batchSize: 4, heldoutImages: 4 },
+      { method: 'random', heldoutImages: 4 },
+    ],
+    downstream: [
+      { task: 'classification', steps: classificationSteps, batchSize: 8, headWidths: [16, 16] },
+      { task: 'inpainting', maxTestImages: 4, samples: 1 },
+    ],
+  };
+}
+
+describe('bench CLI and the experiment runner', function () {
+  let root: string;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ceb-cli-'));
+  });
+
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it('exits 2 with one line naming the file when the experiment is missing', () => {
+    const r = bench(['run', join(root, 'nope.json')], root);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /^error: .*nope\.json: experiment file not found/);
+  });
+
+  it('exits 2 listing every schema error with its JSON path, before any work', async () => {
+    const file = join(root, 'bad.json');
+    await writeFile(file, JSON.stringify({ ...experiment(root), seeds: ['x'], pretext: [{ method: 'random', steps: -2 }] }));
+    const r = bench(['run', file, '--backend', 'wasm'], root);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /bad\.json \/seeds\/0: must be integer/);
+    assert.match(r.stderr, /bad\.json \/pretext\/0\/steps: must be >= 0/);
+    assert.equal(existsSync(join(root, 'results')), false);
+    assert.equal(existsSync(join(root, 'voc')), false);
+  });
+
+  it('exits 2 saying where the data comes from when a dataset path is missing', async () => {
+    const file = join(root, 'nodata.json');
+    const exp = experiment(root) as { datasets: { synth: { synthesize?: unknown; root: string } } };
+    delete exp.datasets.synth.synthesize;
+    exp.datasets.synth.root = join(root, 'VOC2007');
+    await writeFile(file, JSON.stringify(exp));
+    const r = bench(['run', file], root);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /\/datasets\/synth\/root: .*VOC2007 does not exist; PASCAL VOC comes from http:\/\/host\.robots\.ox\.ac\.uk/);
+  });
+
+  it('runs every job once, reuses them all on a second run, and reruns only a changed task', async () => {
+    const file = join(root, 'tiny.json');
+    await writeFile(file, JSON.stringify(experiment(root)));
+    const results = join(root, 'results');
+    const first = await runExperiment(file, { backend: 'wasm', resultsRoot: results });
+    assert.equal(first.ran.length, 6);
+    assert.equal(first.reused.length, 0);
+    const csv = (await readFile(join(results, 'tiny', 'results.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv[0], 'experiment,method,task,protocol,seed,metric,value,backend,wall_s,img_per_s,job');
+    assert.ok(csv.some((l) => l.startsWith('tiny,context-encoder,classification,frozen,3,mAP,')));
+    assert.ok(csv.some((l) => l.startsWith('tiny,random,pretext,,3,heldout_masked_l2,')));
+
+    const second = bench(['run', file, '--backend', 'wasm', '--results', results], root);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal((second.stderr.match(/: reusing /g) ?? []).length, 6);
+    assert.match(second.stderr, /0 jobs ran, 6 reused/);
+
+    await writeFile(file, JSON.stringify(experiment(root, 6)));
+    const third = await runExperiment(file, { backend: 'wasm', resultsRoot: results });
+    assert.deepEqual(third.ran.map((id) => id.split('/')[0]), ['classification', 'classification']);
+    assert.equal(third.reused.length, 4);
+    // No job folder is left under a temporary name.
+    for (const dir of ['pretext', 'classification', 'inpainting']) {
+      assert.ok((await readdir(join(results, 'tiny', dir))).every((d) => !d.includes('.tmp-')));
+    }
+  });
+
+  it('bench inpaint fills one image and prints L1, L2 and PSNR', async () => {
+    const pretext = join(root, 'results', 'tiny', 'pretext');
+    const ce = (await readdir(pretext)).find((d) => d.startsWith('context-encoder-'))!;
+    const image = join(root, 'voc', 'JPEGImages', '000001.jpg');
+    const out = join(root, 'filled.png');
+    const r = bench(['inpaint', '--checkpoint', join(pretext, ce), '--image', image, '--out', out, '--backend', 'wasm'], root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^l1 0\.\d{4} {2}l2 0\.\d{4} {2}psnr \d+\.\d\d dB/);
+    const png = decode(await readFile(out));
+    assert.equal(png.width, 67 * 3);
+    assert.equal(png.height, 67);
+  });
+
+  it('bench synth writes a VOC folder and refuses to overwrite one', () => {
+    const out = join(root, 'synth');
+    const r = bench(['synth', '--out', out, '--images', '8', '--size', '48', '--seed', '2', '--classes', '2'], root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(out, 'ImageSets', 'Main', 'trainval.txt')));
+    const again = bench(['synth', '--out', out, '--images', '8'], root);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already exists/);
+  });
+});
