@@ -13,7 +13,8 @@
  * RoIs from each, 25% foreground, as Fast R-CNN's 2 x 64 minibatch. Frozen:
  * conv5 of every training image and of its mirror image is computed once.
  * Finetune: the encoder runs on the step's images and RoI pooling passes
- * gradients into it.
+ * gradients into it. Both standardise conv5 per channel with the initial
+ * encoder's statistics (FeatureScaler), as the other transfer tasks do.
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import { detectionAP, meanAP, type Box, type Detection, type TruthBox } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
+import { FeatureScaler } from './features.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
 import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
@@ -43,6 +45,8 @@ const MAX_PER_IMAGE = 100;
 const TEST_ROI_CHUNK = 256;
 /** Frozen: skip the mirrored conv5 copies when all of them would take more memory than this. */
 const MIRROR_FEATURE_BUDGET_BYTES = 2 ** 31;
+/** Training images whose initial conv5 gives the per-channel standardisation (plenty for per-channel statistics). */
+const SCALER_IMAGES = 256;
 
 /**
  * Feature cells per input pixel: the first and last pixel land on the first
@@ -88,7 +92,7 @@ function flipBox(box: Box, size: number): Box {
 }
 
 /** VOC (1-based, original pixels) -> network input (0-based, S x S), as py-faster-rcnn scales its 0-based boxes. */
-function vocToNet(box: Box, sx: number, sy: number): Box {
+export function vocToNet(box: Box, sx: number, sy: number): Box {
   return [(box[0] - 1) * sx, (box[1] - 1) * sy, (box[2] - 1) * sx, (box[3] - 1) * sy];
 }
 
@@ -244,17 +248,18 @@ function buildStepBatch(images: DetImage[], mirror: boolean[], classes: number, 
 
 interface DetectionContext {
   encoder: TransferEncoder;
+  scaler: FeatureScaler;
   pooling: RoiPoolOptions;
   head: DetectionHead;
   size: number;
   classes: number;
 }
 
-/** Detections of one image in original VOC pixels, per class (index 0 = first class). */
-async function detectImage(ctx: DetectionContext, img: DetImage): Promise<{ cls: number; score: number; box: Box }[]> {
+/** Softmax scores [n, C + 1] and box deltas [n, 4C] of every proposal of one image. */
+async function scoreProposals(ctx: DetectionContext, img: DetImage): Promise<{ probs: Float32Array; deltas: Float32Array }> {
   const { size, classes } = ctx;
   const pixels = await loadImage(img.path, { size, fit: 'resize' });
-  const maps = tf.tidy(() => ctx.encoder.model.predict(tf.tensor4d(pixels.data, [1, size, size, 3])) as tf.Tensor4D);
+  const maps = tf.tidy(() => ctx.scaler.apply(ctx.encoder.model.predict(tf.tensor4d(pixels.data, [1, size, size, 3])) as tf.Tensor) as tf.Tensor4D);
   const n = img.proposals.length;
   const probs = new Float32Array(n * (classes + 1));
   const deltas = new Float32Array(n * 4 * classes);
@@ -270,19 +275,44 @@ async function detectImage(ctx: DetectionContext, img: DetImage): Promise<{ cls:
     d.dispose();
   }
   maps.dispose();
+  return { probs, deltas };
+}
 
-  const sx = size / img.annotation.width;
-  const sy = size / img.annotation.height;
-  const found: { cls: number; score: number; box: Box }[] = [];
+export interface ImageDetection {
+  /** 0-based index into the dataset's classes. */
+  cls: number;
+  score: number;
+  /** Original image pixels, VOC's 1-based inclusive convention. */
+  box: Box;
+}
+
+/**
+ * Fast R-CNN's test-time post-processing of one image: per class, the
+ * proposals' regressed boxes (clipped to the image), NMS at IoU 0.3 among the
+ * class's 300 best, then the 100 best over all classes, mapped back from the
+ * size x size input to the original width x height.
+ */
+export function imageDetections(
+  proposals: readonly Box[],
+  probs: ArrayLike<number>,
+  deltas: ArrayLike<number>,
+  classes: number,
+  size: number,
+  original: { width: number; height: number },
+): ImageDetection[] {
+  const n = proposals.length;
+  const sx = size / original.width;
+  const sy = size / original.height;
+  const found: ImageDetection[] = [];
   for (let c = 0; c < classes; c++) {
     const score = (i: number) => probs[i * (classes + 1) + c + 1];
     const top = Array.from({ length: n }, (_, i) => i)
       .sort((a, b) => score(b) - score(a) || a - b)
       .slice(0, PRE_NMS_PER_CLASS);
-    const boxes = top.map((i) => clipBox(decodeBox(img.proposals[i], deltas, i * 4 * classes + c * 4), size, size));
+    const boxes = top.map((i) => clipBox(decodeBox(proposals[i], deltas, i * 4 * classes + c * 4), size, size));
     const scores = top.map(score);
     for (const k of nms(boxes, scores, NMS_IOU, MAX_PER_IMAGE)) {
-      found.push({ cls: c, score: scores[k], box: netToVoc(boxes[k], sx, sy, img.annotation.width, img.annotation.height) });
+      found.push({ cls: c, score: scores[k], box: netToVoc(boxes[k], sx, sy, original.width, original.height) });
     }
   }
   return found.sort((a, b) => b.score - a.score).slice(0, MAX_PER_IMAGE);
@@ -314,106 +344,152 @@ async function precomputeMaps(encoder: TransferEncoder, images: DetImage[], size
   return { plain, mirror };
 }
 
-export const detection: DownstreamTask = async (job: DownstreamJob) => {
+interface TrainSetup {
+  job: DownstreamJob;
+  encoder: TransferEncoder;
+  scaler: FeatureScaler;
+  /** Frozen: the standardised conv5 maps of the training images (mirror empty when not kept). */
+  cached: { plain: Float32Array[]; mirror: Float32Array[] } | null;
+  head: DetectionHead;
+  pooling: RoiPoolOptions;
+  train: DetImage[];
+  classes: number;
+  imagesPerStep: number;
+  rng: Rng;
+}
+
+/** Runs the configured steps; returns the training loop's seconds. */
+async function trainDetector(setup: TrainSetup): Promise<number> {
+  const { job, encoder, scaler, cached, head, pooling, train, classes, imagesPerStep, rng } = setup;
   const { config } = job;
-  if (config.apMethod === 'sklearn') {
-    throw new UserError(`downstream detection: apMethod "sklearn" is not defined for detection; use "voc07" (default) or "area"`);
-  }
-  const method = config.apMethod;
-  const rng = new Rng(job.seed).fork('detection');
-  const voc = await VocDataset.open(job.dataset.root);
-  const classes = voc.classes.length;
-  const encoder = await loadTransferEncoder(job, 'conv5', config.inputSize);
   const size = encoder.inputSize;
   const [fh, fw, fc] = encoder.featureShape;
-  const pooling = { spatialScale: spatialScale(size, fw), pooledSize: POOLED_SIZE };
-  const proposalFile = config.proposals ? { path: config.proposals, boxes: await loadProposalFile(config.proposals) } : null;
-  const windows = proposalFile ? [] : slidingWindows(size);
-  const trainAll = await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows);
-  const train = trainAll.filter((img) => img.truth.length > 0);
-  if (train.length === 0) {
-    throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.trainSplit}.txt`)}: no image of the split has a non-difficult object box; detection needs annotated objects`);
-  }
-  const test = await loadSplit(voc, config.testSplit, config.maxTestImages, size, proposalFile, windows);
-  const perStep = Math.min(IMAGES_PER_STEP, config.batchSize);
-  logLine(
-    `detection/${job.protocol} on ${job.method}: ${train.length} train, ${test.length} test images, ${classes} classes, ${size}px, conv5 ${fh}x${fw}x${fc}, ` +
-      `${proposalFile ? `proposals from ${proposalFile.path}` : `${windows.length} sliding windows`}, ${perStep} images x ${config.roisPerImage} RoIs per step (${tf.getBackend()})`,
-  );
+  const canMirror = cached === null || cached.mirror.length > 0;
 
-  const head = new DetectionHead(POOLED_SIZE * POOLED_SIZE * fc, config.headWidths, classes, rng.fork('head'));
   const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config.lr, config.encoderLrScale);
-  const mapBytes = fh * fw * fc * 4 * train.length;
-  const cached = encoder.finetune ? { plain: [], mirror: [] } : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);
-  if (!encoder.finetune && cached.mirror.length === 0) logLine(`detection: training without mirroring (mirrored conv5 features would need ${(mapBytes / 2 ** 30).toFixed(1)} GiB)`);
-
   const sampler = new EpochSampler(train.length, rng.fork('order'));
   const sampleRng = rng.fork('rois');
   const augmentRng = rng.fork('mirror');
   const dropoutRng = rng.fork('dropout');
   const progress = new Progress(`detection/${job.protocol}`, config.steps, Math.max(1, Math.ceil(config.steps / 10)));
   const started = performance.now();
-  for (let step = 1; step <= config.steps; step++) {
-    const indices = sampler.take(perStep);
-    const picked = indices.map((i) => train[i]);
-    const canMirror = encoder.finetune || cached.mirror.length > 0;
-    const mirror = picked.map(() => canMirror && augmentRng.next() < 0.5);
-    const batch = buildStepBatch(picked, mirror, classes, size, config.roisPerImage, sampleRng);
-    const r = batch.rois.length;
-    let input: tf.Tensor4D;
-    if (encoder.finetune) {
-      const pixels = await mapLimit(picked, perStep, async (img) => (await loadImage(img.path, { size, fit: 'resize' })).data);
-      const data = new Float32Array(picked.length * size * size * 3);
-      pixels.forEach((p, b) => data.set(mirror[b] ? flipImage(p, size) : p, b * size * size * 3));
-      input = tf.tensor4d(data, [picked.length, size, size, 3]);
-    } else {
-      const per = fh * fw * fc;
-      const data = new Float32Array(picked.length * per);
-      indices.forEach((i, b) => data.set(mirror[b] ? cached.mirror[i] : cached.plain[i], b * per));
-      input = tf.tensor4d(data, [picked.length, fh, fw, fc]);
+  try {
+    for (let step = 1; step <= config.steps; step++) {
+      const indices = sampler.take(imagesPerStep);
+      const picked = indices.map((i) => train[i]);
+      const mirror = picked.map(() => canMirror && augmentRng.next() < 0.5);
+      const batch = buildStepBatch(picked, mirror, classes, size, config.roisPerImage, sampleRng);
+      const r = batch.rois.length;
+      let input: tf.Tensor4D;
+      if (cached === null) {
+        const pixels = await mapLimit(picked, imagesPerStep, async (img) => (await loadImage(img.path, { size, fit: 'resize' })).data);
+        const data = new Float32Array(picked.length * size * size * 3);
+        pixels.forEach((p, b) => data.set(mirror[b] ? flipImage(p, size) : p, b * size * size * 3));
+        input = tf.tensor4d(data, [picked.length, size, size, 3]);
+      } else {
+        const per = fh * fw * fc;
+        const data = new Float32Array(picked.length * per);
+        indices.forEach((i, b) => data.set(mirror[b] ? cached.mirror[i] : cached.plain[i], b * per));
+        input = tf.tensor4d(data, [picked.length, fh, fw, fc]);
+      }
+      const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes + 1).toFloat() as tf.Tensor2D);
+      const targets = tf.tensor2d(batch.targets, [r, 4 * classes]);
+      const weights = tf.tensor2d(batch.weights, [r, 4 * classes]);
+      const seeds = config.headWidths.map(() => dropoutRng.int(2147483647));
+      try {
+        const loss = optimizer.step(() => {
+          const maps = cached ? input : (scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor) as tf.Tensor4D);
+          const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
+          return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
+        });
+        if (!Number.isFinite(loss)) throw new Error(`detection: loss became ${loss} at step ${step}`);
+        progress.update(step, `loss ${loss.toFixed(4)}`);
+      } finally {
+        tf.dispose([input, labels, targets, weights]);
+      }
     }
-    const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes + 1).toFloat() as tf.Tensor2D);
-    const targets = tf.tensor2d(batch.targets, [r, 4 * classes]);
-    const weights = tf.tensor2d(batch.weights, [r, 4 * classes]);
-    const seeds = config.headWidths.map(() => dropoutRng.int(2147483647));
-    const loss = optimizer.step(() => {
-      const maps = encoder.finetune ? (encoder.model.apply(input, { training: true }) as tf.Tensor4D) : input;
-      const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
-      return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
-    });
-    tf.dispose([input, labels, targets, weights]);
-    if (!Number.isFinite(loss)) throw new Error(`detection: loss became ${loss} at step ${step}`);
-    progress.update(step, `loss ${loss.toFixed(4)}`);
+  } finally {
+    progress.stop();
+    optimizer.dispose();
   }
-  progress.stop();
-  const trainSeconds = (performance.now() - started) / 1000;
-  optimizer.dispose();
+  return (performance.now() - started) / 1000;
+}
 
-  const ctx: DetectionContext = { encoder, pooling, head, size, classes };
+/** AP per class with at least one non-difficult test box (the others have none to report). */
+async function evaluateDetector(ctx: DetectionContext, voc: VocDataset, test: DetImage[], method: 'voc07' | 'area'): Promise<Record<string, number>> {
+  const { classes, size } = ctx;
   const detections: Detection[][] = Array.from({ length: classes }, () => []);
   const truth: TruthBox[][] = Array.from({ length: classes }, () => []);
-  const testProgress = new Progress('detection: test', test.length, Math.max(1, Math.ceil(test.length / 10)));
+  const progress = new Progress('detection: test', test.length, Math.max(1, Math.ceil(test.length / 10)));
   for (const [i, img] of test.entries()) {
-    for (const d of await detectImage(ctx, img)) detections[d.cls].push({ image: img.id, score: d.score, box: d.box });
+    const { probs, deltas } = await scoreProposals(ctx, img);
+    for (const d of imageDetections(img.proposals, probs, deltas, classes, size, img.annotation)) {
+      detections[d.cls].push({ image: img.id, score: d.score, box: d.box });
+    }
     for (const o of img.annotation.objects) {
       const k = voc.classes.indexOf(o.name);
       if (k >= 0) truth[k].push({ image: img.id, box: o.box, difficult: o.difficult });
     }
-    testProgress.update(i + 1, '');
+    progress.update(i + 1, '');
   }
-  testProgress.stop();
-  head.dispose();
-  encoder.model.dispose();
-
+  progress.stop();
   const ap: Record<string, number> = {};
   voc.classes.forEach((name, k) => {
     const value = detectionAP(detections[k], truth[k], { iou: 0.5, method });
-    // Classes without a non-difficult test box have no AP (NaN, not JSON).
     if (!Number.isNaN(value)) ap[name] = value;
   });
-  const mAP = meanAP(Object.values(ap));
-  if (Number.isNaN(mAP)) {
-    throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.testSplit}.txt`)}: no test image has a non-difficult object box; detection mAP needs annotated test objects`);
+  return ap;
+}
+
+export const detection: DownstreamTask = async (job: DownstreamJob) => {
+  const { config } = job;
+  if (config.apMethod === 'sklearn') {
+    throw new UserError(`downstream detection: apMethod "sklearn" is not defined for detection; use "voc07" (default) or "area"`);
   }
-  return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * perStep) / trainSeconds };
+  const rng = new Rng(job.seed).fork('detection');
+  const voc = await VocDataset.open(job.dataset.root);
+  const classes = voc.classes.length;
+  const proposalFile = config.proposals ? { path: config.proposals, boxes: await loadProposalFile(config.proposals) } : null;
+  const encoder = await loadTransferEncoder(job, 'conv5', config.inputSize);
+  try {
+    const size = encoder.inputSize;
+    const [fh, fw, fc] = encoder.featureShape;
+    const windows = proposalFile ? [] : slidingWindows(size);
+    // Images without a non-difficult box give no foreground RoI; Fast R-CNN drops them too.
+    const train = (await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows)).filter((img) => img.truth.length > 0);
+    if (train.length === 0) {
+      throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.trainSplit}.txt`)}: no image of the split has a non-difficult object box; detection needs annotated objects`);
+    }
+    const test = await loadSplit(voc, config.testSplit, config.maxTestImages, size, proposalFile, windows);
+    const imagesPerStep = Math.min(IMAGES_PER_STEP, config.batchSize);
+    logLine(
+      `detection/${job.protocol} on ${job.method}: ${train.length} train, ${test.length} test images, ${classes} classes, ${size}px, conv5 ${fh}x${fw}x${fc}, ` +
+        `${proposalFile ? `proposals from ${proposalFile.path}` : `${windows.length} sliding windows`}, ${imagesPerStep} images x ${config.roisPerImage} RoIs per step (${tf.getBackend()})`,
+    );
+    const pooling = { spatialScale: spatialScale(size, fw), pooledSize: POOLED_SIZE };
+    const mapBytes = fh * fw * fc * 4 * train.length;
+    const cached = encoder.finetune ? null : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);
+    if (cached && cached.mirror.length === 0) logLine(`detection: training without mirroring (mirrored conv5 features would need ${(mapBytes / 2 ** 30).toFixed(1)} GiB)`);
+    // Both protocols standardise conv5 per channel with the initial encoder's statistics, as the other tasks do.
+    const statMaps = cached ? cached.plain.slice(0, SCALER_IMAGES) : (await precomputeMaps(encoder, train.slice(0, SCALER_IMAGES), size, false)).plain;
+    const stats = new Float32Array(statMaps.length * fh * fw * fc);
+    statMaps.forEach((m, i) => stats.set(m, i * m.length));
+    const scaler = FeatureScaler.fit(stats, statMaps.length, [fh, fw, fc], true);
+    if (cached) for (const m of [...cached.plain, ...cached.mirror]) scaler.applyInPlace(m);
+    const head = new DetectionHead(POOLED_SIZE * POOLED_SIZE * fc, config.headWidths, classes, rng.fork('head'));
+    try {
+      const trainSeconds = await trainDetector({ job, encoder, scaler, cached, head, pooling, train, classes, imagesPerStep, rng });
+      const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, voc, test, config.apMethod);
+      const mAP = meanAP(Object.values(ap));
+      if (Number.isNaN(mAP)) {
+        throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.testSplit}.txt`)}: no test image has a non-difficult object box; detection mAP needs annotated test objects`);
+      }
+      return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * imagesPerStep) / trainSeconds };
+    } finally {
+      head.dispose();
+      scaler.dispose();
+    }
+  } finally {
+    encoder.model.dispose();
+  }
 };

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { BOX_TARGET_STDS, decodeBox, encodeBoxTarget } from '../../src/downstream/detection.js';
+import { BOX_TARGET_STDS, decodeBox, encodeBoxTarget, imageDetections, spatialScale, vocToNet } from '../../src/downstream/detection.js';
+import { nms } from '../../src/downstream/nms.js';
+import { slidingWindows } from '../../src/downstream/proposals.js';
 import { Rng } from '../../src/engine/random.js';
-import type { Box } from '../../src/metrics/detection.js';
+import { boxIoU, detectionAP, type Box } from '../../src/metrics/detection.js';
 
 function close(actual: number, expected: number, tol = 1e-9): void {
   assert.ok(Math.abs(actual - expected) <= tol, `expected ${expected}, got ${actual}`);
@@ -41,5 +43,55 @@ describe('Fast R-CNN box regression targets', () => {
     const box = decodeBox([0, 0, 9, 9], [0, 0, 1e4, 1e4]);
     assert.ok(box.every(Number.isFinite));
     close(box[2] - box[0] + 1, 10 * (1000 / 16), 1e-6);
+  });
+});
+
+describe('detection post-processing', () => {
+  // A 200 x 100 image seen at 99 x 99; VOC boxes are 1-based inclusive.
+  const original = { width: 200, height: 100 };
+  const size = 99;
+  const truth: Box[] = [
+    [20, 10, 80, 60],
+    [120, 30, 190, 95],
+  ];
+
+  it('maps perfectly scored proposals back to the annotated boxes (AP 1 per class)', () => {
+    const rng = new Rng(2);
+    const windows = slidingWindows(size);
+    // Proposal 0 is object 0's box; proposal 1 is object 1's box shifted, with the delta that undoes the shift.
+    const gt1 = vocToNet(truth[1], size / 200, size / 100);
+    const shifted: Box = [gt1[0] + 3, gt1[1] - 2, gt1[2] + 5, gt1[3] + 1];
+    const proposals: Box[] = [vocToNet(truth[0], size / 200, size / 100), shifted, ...windows];
+    const classes = 2;
+    const probs = new Float32Array(proposals.length * 3);
+    const deltas = new Float32Array(proposals.length * 8);
+    proposals.forEach((_, i) => {
+      // Everything else: mostly background, a little of each class, so NMS and the per-image cut have work.
+      const p = i < 2 ? [0.1, i === 0 ? 0.9 : 0, i === 1 ? 0.9 : 0] : [0.8, 0.1 * rng.next(), 0.1 * rng.next()];
+      probs.set([p[0], p[1], p[2]], i * 3);
+    });
+    deltas.set(encodeBoxTarget(shifted, gt1), 1 * 8 + 1 * 4);
+    const found = imageDetections(proposals, probs, deltas, classes, size, original);
+    assert.ok(found.length <= 100 && found.length > 50, `${found.length} detections`);
+    for (let c = 0; c < classes; c++) {
+      const mine = found.filter((d) => d.cls === c);
+      close(mine[0].score, 0.9, 1e-6);
+      mine[0].box.forEach((v, k) => close(v, truth[c][k], 1e-4));
+      assert.ok(mine.every((d) => d.box[0] >= 1 && d.box[1] >= 1 && d.box[2] <= 200 && d.box[3] <= 100));
+      assert.equal(nms(mine.map((d) => d.box), mine.map((d) => d.score), 0.3).length, mine.length, 'kept boxes overlap by more than 0.3');
+      const ap = detectionAP(
+        mine.map((d) => ({ image: 'a', score: d.score, box: d.box })),
+        [{ image: 'a', box: truth[c] }],
+      );
+      close(ap, 1, 1e-12);
+    }
+    // The other class's box is no detection of this class.
+    assert.ok(boxIoU(found.filter((d) => d.cls === 0)[0].box, truth[1]) === 0);
+  });
+
+  it('maps the first and last pixel onto the first and last conv5 cell', () => {
+    close(spatialScale(227, 13) * 226, 12);
+    close(spatialScale(99, 5) * 98, 4);
+    assert.equal(spatialScale(67, 1), 0);
   });
 });

@@ -9,9 +9,14 @@
  * phases (depth-to-space) and cropping to the input gives dx. Unlike
  * inserting zeros into dy, no multiply-add hits a structural zero (except
  * filter taps past K when K is not a multiple of s).
+ *
+ * That convolution also multiplies the padding around dy: negligible for
+ * large dy, but 16x the useful work for the 1x1 -> 4x4 up-convolution of a
+ * DCGAN bottleneck. There the kernel multiplies dy by the filter as a matrix
+ * (XNNPACK fully-connected) and adds the per-pixel patches into place (col2im).
  */
 import * as tf from '@tensorflow/tfjs';
-import { assertShape, withWasmOps } from './wasm-ops.js';
+import { assertShape, withWasmOps, type WasmOps } from './wasm-ops.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -38,6 +43,88 @@ export function phaseRange(padStart: number, size: number, stride: number, taps:
   return { count, padBefore, padAfter: count + taps - 1 - padBefore - dySize, offset: padStart - stride * first };
 }
 
+/**
+ * G[j, jw, co, (a, b, ci)] = W[sh*(jh-1-j) + a, sw*(jw-1-jw) + b, ci, co]: the
+ * flipped phase filters with in/out channels swapped, zero past the kernel.
+ */
+function phaseFilter(ops: WasmOps, filter: tf.TensorInfo, sh: number, sw: number): tf.TensorInfo {
+  const [kh, kw, ci, co] = filter.shape as Shape4;
+  const jh = Math.ceil(kh / sh);
+  const jw = Math.ceil(kw / sw);
+  const phases = sh * sw * ci;
+  const { info, data: g } = ops.alloc([jh, jw, co, phases], filter.dtype, kh % sh !== 0 || kw % sw !== 0);
+  const w = ops.view(filter);
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const src = (y * kw + x) * ci * co;
+      const tap = (jh - 1 - Math.floor(y / sh)) * jw + (jw - 1 - Math.floor(x / sw));
+      const dst = tap * co * phases + ((y % sh) * sw + (x % sw)) * ci;
+      for (let c = 0; c < ci; c++) {
+        for (let o = 0, s = src + c * co, d = dst + c; o < co; o++, s++, d += phases) g[d] = w[s];
+      }
+    }
+  }
+  return info;
+}
+
+function viaPhaseConv(ops: WasmOps, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo,
+  rows: PhaseRange, cols: PhaseRange): tf.TensorInfo {
+  const { batchSize: n, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const y = ops.conv2d(dy, phaseFilter(ops, filter, sh, sw), [1, 1], {
+    top: rows.padBefore, bottom: rows.padAfter, left: cols.padBefore, right: cols.padAfter,
+  });
+  if (sh === 1 && sw === 1 && rows.count === h && cols.count === w) return y;
+  // Depth-to-space and crop in one pass: dx[n, r, c] = y[n, (r+offR)/sh, (c+offC)/sw, phase].
+  const { info: dx, data: out } = ops.alloc([n, h, w, ci], y.dtype);
+  const src = ops.view(y);
+  const pixel = sh * sw * ci;
+  for (let b = 0, o = 0; b < n; b++) {
+    for (let r = 0; r < h; r++) {
+      const rr = r + rows.offset;
+      const rowBase = (b * rows.count + Math.floor(rr / sh)) * cols.count * pixel + (rr % sh) * sw * ci;
+      for (let c = 0; c < w; c++, o += ci) {
+        const cc = c + cols.offset;
+        const s = rowBase + Math.floor(cc / sw) * pixel + (cc % sw) * ci;
+        for (let k = 0; k < ci; k++) out[o + k] = src[s + k];
+      }
+    }
+  }
+  return dx;
+}
+
+function viaMatMul(ops: WasmOps, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: n, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const pixels = n * oh * ow;
+  // patches^T [KH*KW*Ci, pixels] = W [KH*KW*Ci, Co] x dy^T [Co, pixels]: the big
+  // filter is XNNPACK's streamed operand and only the small dy^T gets packed.
+  const dyT = ops.transpose(ops.reshape(dy, [pixels, co]), [1, 0]);
+  const patchesT = ops.run('BatchMatMul', {
+    a: ops.reshape(filter, [1, kh * kw * ci, co]),
+    b: ops.reshape(dyT, [1, co, pixels]),
+  }, { transposeA: false, transposeB: false });
+  const { info: dx, data: out } = ops.alloc([n, h, w, ci], dy.dtype, true);
+  const p = ops.view(patchesT);
+  for (let b = 0, pixel = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++, pixel++) {
+        for (let y = 0; y < kh; y++) {
+          const r = i * sh + y - top;
+          if (r < 0 || r >= h) continue;
+          for (let x = 0; x < kw; x++) {
+            const c = j * sw + x - left;
+            if (c < 0 || c >= w) continue;
+            const o = ((b * h + r) * w + c) * ci;
+            for (let k = 0, s = (y * kw + x) * ci * pixels + pixel; k < ci; k++, s += pixels) out[o + k] += p[s];
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
 /** Builds the kernel around the stock one, kept for the NCHW layout it also handles. */
 export function makeConv2DBackpropInputConfig(stock: tf.KernelConfig | undefined): tf.KernelConfig {
   function conv2DBackpropInput(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
@@ -52,35 +139,14 @@ export function makeConv2DBackpropInputConfig(stock: tf.KernelConfig | undefined
       inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
     );
     assertShape(tf.Conv2DBackpropInput, 'dy', dy.shape, info.outShape);
-    const { batchSize, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
-    const { inHeight, inWidth, inChannels: ci, outChannels: co } = info;
-    const jh = Math.ceil(kh / sh);
-    const jw = Math.ceil(kw / sw);
-    const rows = phaseRange(info.padInfo.top, inHeight, sh, jh, info.outHeight);
-    const cols = phaseRange(info.padInfo.left, inWidth, sw, jw, info.outWidth);
-    return withWasmOps(backend, (ops) => {
-      let f = filter;
-      if (jh * sh > kh || jw * sw > kw) f = ops.pad(f, [[0, jh * sh - kh], [0, jw * sw - kw], [0, 0], [0, 0]]);
-      // [jh*sh, jw*sw, Ci, Co] -> G[j, jw', Co, (a, b, Ci)] = W[sh*(jh-1-j) + a, sw*(jw-1-jw') + b, Ci, Co]
-      f = ops.reshape(f, [jh, sh, jw, sw, ci, co]);
-      f = ops.reverse(f, [0, 2]);
-      f = ops.transpose(f, [0, 2, 5, 1, 3, 4]);
-      f = ops.reshape(f, [jh, jw, co, sh * sw * ci]);
-      let dx = ops.conv2d(dy, f, [1, 1], {
-        top: rows.padBefore, bottom: rows.padAfter, left: cols.padBefore, right: cols.padAfter,
-      });
-      if (sh * sw > 1) {
-        // Depth-to-space for possibly unequal strides, as one 4-D transpose:
-        // [N*rows, cols, a, (b, Ci)] -> [N*rows, a, cols, (b, Ci)].
-        dx = ops.reshape(dx, [batchSize * rows.count, cols.count, sh, sw * ci]);
-        dx = ops.transpose(dx, [0, 2, 1, 3]);
-        dx = ops.reshape(dx, [batchSize, rows.count * sh, cols.count * sw, ci]);
-      }
-      if (rows.offset > 0 || cols.offset > 0 || rows.count * sh !== inHeight || cols.count * sw !== inWidth) {
-        dx = ops.slice(dx, [0, rows.offset, cols.offset, 0], [batchSize, inHeight, inWidth, ci]);
-      }
-      return dx;
-    });
+    const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+    const rows = phaseRange(info.padInfo.top, info.inHeight, sh, Math.ceil(kh / sh), info.outHeight);
+    const cols = phaseRange(info.padInfo.left, info.inWidth, sw, Math.ceil(kw / sw), info.outWidth);
+    const phaseWork = rows.count * cols.count * Math.ceil(kh / sh) * Math.ceil(kw / sw) * sh * sw;
+    const usefulWork = info.outHeight * info.outWidth * kh * kw;
+    return withWasmOps(backend, (ops) =>
+      phaseWork > 2 * usefulWork ? viaMatMul(ops, dy, filter, info) : viaPhaseConv(ops, dy, filter, info, rows, cols),
+    );
   }
   return {
     kernelName: tf.Conv2DBackpropInput,
