@@ -46,6 +46,9 @@ export async function loadTransferEncoder(job: DownstreamJob, layer: EncoderLaye
     if (l.name === layer) break;
   }
   const model = tf.model({ inputs: input, outputs: out });
+  // The layers now belong to `model` too; releasing the loaded wrapper lets
+  // model.dispose() free their weights when the job ends.
+  full.dispose();
   const [, h, w, c] = out.shape as number[];
   const finetune = job.protocol === 'finetune';
   let trainable: tf.Variable[] = [];

@@ -7,9 +7,9 @@
  * The max runs in JS over each bin's own cells and records the winning cell,
  * as Caffe's forward pass does; the backward pass sends each output's
  * gradient to its winner with one ScatterNd. The all-tfjs alternative (pad
- * every bin's cell list to the largest bin, gather, max) moves about 8x more
- * data than there are cells at AlexNet sizes and was 3-4x slower on wasm,
- * whose GatherV2 gradient (UnsortedSegmentSum) is missing anyway.
+ * every bin's cell list to the largest bin, gather, max over the padding)
+ * moves about 8x more data than there are cells at AlexNet sizes and ran
+ * 3-4x slower on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Box } from '../metrics/detection.js';
@@ -72,25 +72,29 @@ export function planRoiPool(rois: readonly Roi[], mapShape: readonly [number, nu
 
 /**
  * Max of each bin and channel over `data` ([n, height, width, channels]
- * flat), with the flat index of the first cell holding it (-1 for an empty
- * bin, whose output is 0).
+ * flat), with the flat index of the first cell holding it. An empty bin
+ * outputs 0 and names the spare index n * height * width * channels, one past
+ * the map, so its gradient has somewhere harmless to go.
  */
 function poolForward(data: ArrayLike<number>, shape: readonly number[], plan: RoiPoolPlan): { values: Float32Array; winners: Int32Array } {
-  const [, height, width, channels] = shape;
-  const rows = plan.bins.length / 5;
+  const [n, height, width, channels] = shape;
+  const spare = n * height * width * channels;
+  const bins = plan.bins;
+  const rows = bins.length / 5;
   const values = new Float32Array(rows * channels);
-  const winners = new Int32Array(rows * channels).fill(-1);
+  const winners = new Int32Array(rows * channels).fill(spare);
   for (let r = 0; r < rows; r++) {
-    const bins = plan.bins;
     const b = bins[r * 5];
+    const h1 = bins[r * 5 + 2];
+    const w0 = bins[r * 5 + 3];
+    const w1 = bins[r * 5 + 4];
     const out = r * channels;
-    const [h0, h1, w0, w1] = [bins[r * 5 + 1], bins[r * 5 + 2], bins[r * 5 + 3], bins[r * 5 + 4]];
-    for (let h = h0; h < h1; h++) {
+    for (let h = bins[r * 5 + 1]; h < h1; h++) {
       for (let w = w0; w < w1; w++) {
         const cell = ((b * height + h) * width + w) * channels;
         for (let c = 0; c < channels; c++) {
           const v = data[cell + c];
-          if (winners[out + c] < 0 || v > values[out + c]) {
+          if (winners[out + c] === spare || v > values[out + c]) {
             values[out + c] = v;
             winners[out + c] = cell + c;
           }
@@ -114,8 +118,6 @@ export function roiPool(features: tf.Tensor3D | tf.Tensor4D, rois: readonly Roi[
   const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const { values, winners } = poolForward(x.dataSync(), shape, plan);
-    // Empty bins send their (zero-weighted) gradient to a spare slot past the end.
-    for (let i = 0; i < winners.length; i++) if (winners[i] < 0) winners[i] = size;
     save([tf.tensor2d(winners, [winners.length, 1], 'int32')]);
     return {
       value: tf.tensor4d(values, [rois.length, pooled, pooled, channels]),

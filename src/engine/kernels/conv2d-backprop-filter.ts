@@ -6,11 +6,60 @@
  * swapped ([Ci,H,W,N]) convolved with dy as the filter ([OH,OW,N,Co]) at
  * dilation = stride, giving [Ci,KH,KW,Co]. XNNPACK does that with no wasted
  * multiply-adds.
+ *
+ * When the windows do not overlap (e.g. a 4x4 conv onto a 1x1 output, as in a
+ * DCGAN bottleneck) the patch matrix is no bigger than x, and
+ * dW = patches^T x dy as one XNNPACK matrix product lands directly in the
+ * filter's layout, saving the transpose of a possibly huge [Ci,KH,KW,Co].
  */
 import * as tf from '@tensorflow/tfjs';
-import { assertNhwc, assertShape, withWasmOps } from './wasm-ops.js';
+import { assertNhwc, assertShape, withWasmOps, type WasmOps } from './wasm-ops.js';
 
 type Shape4 = [number, number, number, number];
+
+function viaConv(ops: WasmOps, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { strideHeight, strideWidth, filterHeight, filterWidth, outHeight, outWidth, inHeight, inWidth } = info;
+  const { top, left } = info.padInfo;
+  const xT = ops.transpose(x, [3, 1, 2, 0]);
+  const dyT = ops.transpose(dy, [1, 2, 0, 3]);
+  // The far-side padding is whatever makes the output exactly KH x KW. It
+  // goes negative when the forward conv never reached the last rows of x
+  // ('valid' with a stride leaving leftovers): those rows are cropped.
+  const grad = ops.conv2d(xT, dyT, [strideHeight, strideWidth], {
+    top,
+    left,
+    bottom: filterHeight + (outHeight - 1) * strideHeight - inHeight - top,
+    right: filterWidth + (outWidth - 1) * strideWidth - inWidth - left,
+  });
+  return ops.transpose(grad, [1, 2, 0, 3]);
+}
+
+function viaMatMul(ops: WasmOps, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: n, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const pixels = n * oh * ow;
+  const { info: patchesT, data: p } = ops.alloc([1, kh * kw * ci, pixels], x.dtype, true);
+  const src = ops.view(x);
+  for (let b = 0, pixel = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++, pixel++) {
+        for (let y = 0; y < kh; y++) {
+          const r = i * sh + y - top;
+          if (r < 0 || r >= h) continue;
+          for (let xx = 0; xx < kw; xx++) {
+            const c = j * sw + xx - left;
+            if (c < 0 || c >= w) continue;
+            const s = ((b * h + r) * w + c) * ci;
+            for (let k = 0, d = (y * kw + xx) * ci * pixels + pixel; k < ci; k++, d += pixels) p[d] = src[s + k];
+          }
+        }
+      }
+    }
+  }
+  const grad = ops.run('BatchMatMul', { a: patchesT, b: ops.reshape(dy, [1, pixels, co]) }, { transposeA: false, transposeB: false });
+  return ops.reshape(grad, [kh, kw, ci, co]);
+}
 
 function conv2DBackpropFilter({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -20,22 +69,8 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: Parameters<tf.KernelFu
     x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
   );
   assertShape(tf.Conv2DBackpropFilter, 'dy', dy.shape, info.outShape);
-  const { strideHeight, strideWidth, filterHeight, filterWidth, outHeight, outWidth, inHeight, inWidth } = info;
-  const { top, left } = info.padInfo;
-  return withWasmOps(backend, (ops) => {
-    const xT = ops.transpose(x, [3, 1, 2, 0]);
-    const dyT = ops.transpose(dy, [1, 2, 0, 3]);
-    // The far-side padding is whatever makes the output exactly KH x KW. It
-    // goes negative when the forward conv never reached the last rows of x
-    // ('valid' with a stride leaving leftovers): those rows are cropped.
-    const grad = ops.conv2d(xT, dyT, [strideHeight, strideWidth], {
-      top,
-      left,
-      bottom: filterHeight + (outHeight - 1) * strideHeight - inHeight - top,
-      right: filterWidth + (outWidth - 1) * strideWidth - inWidth - left,
-    });
-    return ops.transpose(grad, [1, 2, 0, 3]);
-  });
+  const overlapping = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth > info.inHeight * info.inWidth;
+  return withWasmOps(backend, (ops) => (overlapping ? viaConv(ops, x, dy, info) : viaMatMul(ops, x, dy, info)));
 }
 
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {
