@@ -93,16 +93,20 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
     assert.ok(a.summary.mAP > 0.45 && a.summary.mAP <= 1, `mAP ${a.summary.mAP}`);
   });
 
-  it('classification with fine-tuning and 10-crop testing runs and stays a probability-ranked AP', async () => {
+  it('classification with fine-tuning and 10-crop testing runs and leaves no tensors behind', async () => {
     const { downstream } = withDefaults({ task: 'classification', steps: 4, batchSize: 8, headWidths: [16, 16], testCrops: 10 });
+    const before = tf.memory().numTensors;
     const out = await classification(job(downstream, 'finetune'));
+    assert.equal(tf.memory().numTensors, before);
     assert.ok(out.summary.mAP > 0 && out.summary.mAP <= 1);
     assert.ok(out.imgPerSec > 0);
   });
 
   it('segmentation: IoU for background and every class, mean IU and pixel accuracy in [0, 1]', async () => {
     const { downstream } = withDefaults({ task: 'segmentation', trainSplit: 'train', testSplit: 'val', layer: 'conv5', steps: 20, batchSize: 4, headWidths: [16] });
+    const before = tf.memory().numTensors;
     const out = await segmentation(job(downstream, 'frozen'));
+    assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(Object.keys(out.perClass!.IoU), ['background', ...classes]);
     assert.ok(out.summary.meanIU >= 0 && out.summary.meanIU <= 1);
     // Background dominates the synthetic images: even a weak head gets most pixels right.
