@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Rng } from '../engine/random.js';
 import type { DatasetConfig } from '../experiment/types.js';
-import { loadImage } from './image.js';
+import { loadImage, type Fit } from './image.js';
 import { readImageFolder } from './folder.js';
 import { VocDataset } from './voc.js';
 
@@ -49,10 +49,19 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-export async function loadImageBank(paths: string[], size: number): Promise<ImageBank> {
+/** Loads images as size x size squares: 'cover' keeps the aspect and crops the centre, 'resize' stretches. */
+export async function loadImageBank(paths: string[], size: number, fit: Fit = 'cover'): Promise<ImageBank> {
   if (paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
-  const images = await mapLimit(paths, 8, async (p) => (await loadImage(p, { size, fit: 'cover' })).data);
+  const images = await mapLimit(paths, 8, async (p) => (await loadImage(p, { size, fit })).data);
   return { size, images, paths };
+}
+
+/** Concatenates the chosen images into one NHWC buffer. */
+export function stackImages(images: Float32Array[], indices: number[]): Float32Array {
+  const per = images[0]?.length ?? 0;
+  const out = new Float32Array(indices.length * per);
+  indices.forEach((i, b) => out.set(images[i], b * per));
+  return out;
 }
 
 /** Where a crop starts in a stored image, and whether it is mirrored. */

@@ -16,7 +16,7 @@ import { readImageFolder } from '../data/folder.js';
 import { VocDataset } from '../data/voc.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { buildFcHead, FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
 import type { DownstreamJob, DownstreamTask } from './types.js';
 
 /** Labels per image and class: 1 present, -1 absent, 0 ignored (difficult only). */
@@ -144,6 +144,8 @@ export const classification: DownstreamTask = async (job) => {
     return predictInBatches(encoder.model, viewBatch(bank, indices, size, view), indices.length, [size, size, 3]);
   };
   const [centre] = testViews(loadSize, size, 1);
+  const calibration = Array.from({ length: Math.min(64, trainBank.images.length) }, (_, i) => i);
+  calibrateEncoder(encoder, config.rescale, viewBatch(trainBank, calibration, size, centre), calibration.length);
   const scaler = FeatureScaler.fit(await features(trainBank, centre), trainBank.images.length, encoder.featureShape, false);
 
   const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));

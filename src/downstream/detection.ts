@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { EpochSampler, mapLimit } from '../data/batches.js';
+import { EpochSampler, loadImageBank, mapLimit, stackImages } from '../data/batches.js';
 import { loadImage } from '../data/image.js';
 import { VocDataset, type VocAnnotation } from '../data/voc.js';
 import { logLine, Progress } from '../engine/log.js';
@@ -29,7 +29,7 @@ import { heNormal } from '../models/alexnet.js';
 import { FeatureScaler } from './features.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
-import { loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
 import { roiPool, type Roi, type RoiPoolOptions } from './roi-pool.js';
 import type { DownstreamJob, DownstreamTask } from './types.js';
 
@@ -466,6 +466,10 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
       `detection/${job.protocol} on ${job.method}: ${train.length} train, ${test.length} test images, ${classes} classes, ${size}px, conv5 ${fh}x${fw}x${fc}, ` +
         `${proposalFile ? `proposals from ${proposalFile.path}` : `${windows.length} sliding windows`}, ${imagesPerStep} images x ${config.roisPerImage} RoIs per step (${tf.getBackend()})`,
     );
+    if (config.rescale) {
+      const bank = await loadImageBank(train.slice(0, 64).map((img) => img.path), size, 'resize');
+      calibrateEncoder(encoder, true, stackImages(bank.images, bank.images.map((_, i) => i)), bank.images.length);
+    }
     const pooling = { spatialScale: spatialScale(size, fw), pooledSize: POOLED_SIZE };
     const mapBytes = fh * fw * fc * 4 * train.length;
     const cached = encoder.finetune ? null : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);

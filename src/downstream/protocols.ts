@@ -108,3 +108,48 @@ export class TransferOptimizer {
     this.encoder?.dispose();
   }
 }
+
+/**
+ * Data-dependent within-layer rescaling (Krähenbühl et al. 2016), which the
+ * paper applies before transfer: each conv channel's weights and bias are
+ * divided by the std of its pre-activation on `images`, so every channel
+ * leaves its layer at unit scale. ReLU commutes with a positive scale, so a
+ * layer's units fire as before for the same input; what changes is how much
+ * each channel weighs in the next layer (and so, from there on, the deeper
+ * activations), which otherwise reflects whatever scale pretext training or
+ * initialisation happened to leave behind.
+ */
+export function rescaleWithinLayers(model: tf.LayersModel, images: tf.Tensor4D): void {
+  let x: tf.Tensor = tf.clone(images);
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.getClassName() !== 'Conv2D') {
+      const next = layer.apply(x) as tf.Tensor;
+      x.dispose();
+      x = next;
+      continue;
+    }
+    const config = layer.getConfig() as { strides: [number, number]; padding: 'same' | 'valid' };
+    const [kernel, bias] = layer.getWeights();
+    const next = tf.tidy(() => {
+      const pre = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, config.strides, config.padding).add(bias);
+      const { variance } = tf.moments(pre, [0, 1, 2]);
+      const scale = variance.add(1e-8).sqrt();
+      layer.setWeights([kernel.div(scale), bias.div(scale)]);
+      return pre.div(scale).relu();
+    });
+    x.dispose();
+    x = next;
+  }
+  x.dispose();
+}
+
+/** Applies the rescaling when the task asks for it, on up to 64 calibration images (NHWC, the encoder's input size). */
+export function calibrateEncoder(encoder: TransferEncoder, enabled: boolean, images: Float32Array, count: number): void {
+  if (!enabled || count === 0) return;
+  const size = encoder.inputSize;
+  const n = Math.min(64, count);
+  const x = tf.tensor4d(images.subarray(0, n * size * size * 3), [n, size, size, 3]);
+  rescaleWithinLayers(encoder.model, x);
+  x.dispose();
+}

@@ -8,12 +8,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
-import { EpochSampler, loadImageBank } from '../data/batches.js';
+import { EpochSampler, loadImageBank, stackImages } from '../data/batches.js';
 import { VocDataset } from '../data/voc.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { loadTransferEncoder } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder } from './protocols.js';
 import { TransferOptimizer } from './protocols.js';
 import type { DownstreamTask } from './types.js';
 
@@ -92,12 +92,9 @@ export const segmentation: DownstreamTask = async (job) => {
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
-  const pixelCount = size * size * 3;
-  const stack = (idx: number[]) => {
-    const x = new Float32Array(idx.length * pixelCount);
-    idx.forEach((i, b) => x.set(images[i], b * pixelCount));
-    return x;
-  };
+  const stack = (idx: number[]) => stackImages(images, idx);
+  const calibration = Math.min(64, trainBank.images.length);
+  calibrateEncoder(encoder, config.rescale, stack(Array.from({ length: calibration }, (_, i) => i)), calibration);
   // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs.
   const initialFeatures = await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
   const scaler = FeatureScaler.fit(initialFeatures, images.length, encoder.featureShape, true);

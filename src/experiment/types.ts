@@ -61,6 +61,7 @@ export interface DownstreamConfig {
   protocols: ProtocolName[];
   layer: EncoderLayer;
   inputSize?: number;
+  rescale: boolean;
   finetuneFrom?: 'conv1' | 'conv2' | 'conv3' | 'conv4' | 'conv5';
   steps: number;
   batchSize: number;

@@ -26,7 +26,7 @@ function withDefaults(downstream: Partial<DownstreamConfig>): { pretext: Pretext
     model: {},
     pretext: [{ method: 'random', heldoutImages: 4 }],
     downstream: [downstream],
-  } as { pretext: PretextConfig[]; downstream: DownstreamConfig[] };
+  } as unknown as { pretext: PretextConfig[]; downstream: DownstreamConfig[] };
   assert.deepEqual(validateExperiment(exp), []);
   return { pretext: { ...exp.pretext[0], name: 'random', dataset: 'd' }, downstream: { ...exp.downstream[0], dataset: 'd' } };
 }

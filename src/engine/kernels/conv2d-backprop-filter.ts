@@ -13,7 +13,7 @@
  * filter's layout, saving the transpose of a possibly huge [Ci,KH,KW,Co].
  */
 import * as tf from '@tensorflow/tfjs';
-import { assertNhwc, assertShape, withWasmOps, type WasmOps } from './wasm-ops.js';
+import { assertNhwc, fitDy, withWasmOps, type WasmOps } from './wasm-ops.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -68,9 +68,11 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: Parameters<tf.KernelFu
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
   );
-  assertShape(tf.Conv2DBackpropFilter, 'dy', dy.shape, info.outShape);
   const overlapping = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth > info.inHeight * info.inWidth;
-  return withWasmOps(backend, (ops) => (overlapping ? viaConv(ops, x, dy, info) : viaMatMul(ops, x, dy, info)));
+  return withWasmOps(backend, (ops) => {
+    const grad = fitDy(ops, tf.Conv2DBackpropFilter, dy, info.outShape);
+    return overlapping ? viaConv(ops, x, grad, info) : viaMatMul(ops, x, grad, info);
+  });
 }
 
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {

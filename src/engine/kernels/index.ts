@@ -1,18 +1,21 @@
 /**
- * Gradient kernels for tfjs-backend-wasm 4.22, built on its fast XNNPACK
- * forward convolution: Conv2DBackpropFilter and UnsortedSegmentSum (tf.gather's
- * gradient) are missing in wasm, and its Conv2DBackpropInput is a naive loop.
+ * Gradient kernels for tfjs-backend-wasm 4.22: Conv2DBackpropFilter and
+ * UnsortedSegmentSum (tf.gather's gradient) are missing, Conv2DBackpropInput
+ * is a naive loop (both convolution gradients here run on XNNPACK), and
+ * MaxPoolGrad gives wrong gradients for windows without a positive value.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 let configs: tf.KernelConfig[] | null = null;
 
 /**
- * Registers the gradient kernels tfjs-backend-wasm 4.22 lacks or runs slowly.
+ * Registers the gradient kernels tfjs-backend-wasm 4.22 lacks, runs slowly or
+ * gets wrong.
  * Idempotent; call before tf.setBackend('wasm') so their setup runs with it.
  */
 export function registerWasmGradientKernels(): void {
@@ -20,6 +23,7 @@ export function registerWasmGradientKernels(): void {
     conv2DBackpropFilterConfig,
     makeConv2DBackpropInputConfig(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')),
     unsortedSegmentSumConfig,
+    maxPoolGradConfig,
   ];
   for (const config of configs) {
     const current = tf.getKernel(config.kernelName, 'wasm');

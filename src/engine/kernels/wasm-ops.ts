@@ -1,8 +1,8 @@
 /**
  * Calls into the wasm backend's own kernels from inside another kernel, so a
  * gradient can be assembled from the fast XNNPACK convolution plus cheap data
- * movement (JS transposes on the wasm heap, pad, slice) without going through
- * the engine.
+ * movement (JS loops on the wasm heap, slices) without going through the
+ * engine.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -60,21 +60,23 @@ export class WasmOps {
   }
 
   /**
-   * out[i_0, .., i_r] = x[offset + sum_k i_k * strides[k]]: a transpose, flip or
-   * crop in one JS pass. wasm's own Transpose and Reverse run naive per-element
-   * C++ loops (a generic index decode above rank 4) that are 10-30x slower on
-   * filter-sized tensors.
+   * Transpose in one JS pass over the heap. wasm's own Transpose (and Reverse)
+   * run naive per-element C++ loops, with a generic index decode above rank 4,
+   * that are 10-30x slower on filter-sized tensors.
    */
-  gather(x: tf.TensorInfo, outShape: number[], strides: number[], offset = 0): tf.TensorInfo {
-    const { info, data: dst } = this.alloc(outShape, x.dtype);
+  transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+    const xStrides = [...tf.util.computeStrides(x.shape), 1];
+    const shape = perm.map((p) => x.shape[p]);
+    const strides = perm.map((p) => xStrides[p]);
+    const { info, data: dst } = this.alloc(shape, x.dtype);
     const src = this.view(x);
-    const rank = outShape.length;
-    const inner = outShape[rank - 1];
+    const rank = shape.length;
+    const inner = shape[rank - 1];
     const innerStride = strides[rank - 1];
-    const outer = tf.util.sizeFromShape(outShape) / inner;
+    const rows = tf.util.sizeFromShape(shape) / inner;
     const index = new Array<number>(rank).fill(0);
-    let base = offset;
-    for (let row = 0, o = 0; row < outer; row++, o += inner) {
+    let base = 0;
+    for (let row = 0, o = 0; row < rows; row++, o += inner) {
       if (innerStride === 1 && inner >= 64) {
         dst.set(src.subarray(base, base + inner), o);
       } else {
@@ -82,21 +84,12 @@ export class WasmOps {
       }
       for (let d = rank - 2; d >= 0; d--) {
         base += strides[d];
-        if (++index[d] < outShape[d]) break;
-        base -= strides[d] * outShape[d];
+        if (++index[d] < shape[d]) break;
+        base -= strides[d] * shape[d];
         index[d] = 0;
       }
     }
     return info;
-  }
-
-  transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
-    const strides = [...tf.util.computeStrides(x.shape), 1];
-    return this.gather(x, perm.map((p) => x.shape[p]), perm.map((p) => strides[p]));
-  }
-
-  pad(x: tf.TensorInfo, paddings: Array<[number, number]>): tf.TensorInfo {
-    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
   }
 
   slice(x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
@@ -166,9 +159,16 @@ export function assertNhwc(kernelName: string, dataFormat: string | undefined): 
   }
 }
 
-/** A gradient kernel's dy must have exactly the forward convolution's output shape. */
-export function assertShape(kernelName: string, what: string, actual: readonly number[], expected: readonly number[]): void {
-  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
-    throw new Error(`${kernelName} on wasm: ${what} has shape [${actual}] but the convolution implies [${expected}]`);
+/**
+ * dy for a convolution with output `expected`. tfjs drops dimRoundingMode when
+ * it differentiates conv2d, so dy can be larger than the shape the gradient
+ * kernel computes; the cpu and stock wasm kernels then ignore the extra rows
+ * and columns, and so does this.
+ */
+export function fitDy(ops: WasmOps, kernelName: string, dy: tf.TensorInfo, expected: readonly number[]): tf.TensorInfo {
+  const [n, h, w, c] = dy.shape;
+  if (n !== expected[0] || c !== expected[3] || h < expected[1] || w < expected[2]) {
+    throw new Error(`${kernelName} on wasm: dy has shape [${dy.shape}] but the convolution implies [${expected}]`);
   }
+  return h === expected[1] && w === expected[2] ? dy : ops.slice(dy, [0, 0, 0, 0], [...expected]);
 }
