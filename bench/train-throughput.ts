@@ -147,6 +147,11 @@ class LeanAdam {
   }
 }
 
+/** Trainable parameters, as torch counts them (BatchNorm running statistics excluded). */
+function countTrainable(model: tf.LayersModel): number {
+  return model.trainableWeights.reduce((sum, w) => sum + tf.util.sizeFromShape(w.shape), 0);
+}
+
 function bce(p: tf.Tensor, target: 0 | 1): tf.Scalar {
   return tf.mean(tf.metrics.binaryCrossentropy(target === 1 ? tf.onesLike(p) : tf.zerosLike(p), p)) as tf.Scalar;
 }
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
     framework: `tfjs ${tf.version.tfjs}`, backend: backendName, net: 'ce-dcgan', size, batch, bottleneck,
     threads: wasmThreads, train_img_s: Math.round(train * 100) / 100, fwd_img_s: Math.round(fwd * 100) / 100,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    params_G: G.countParams(), params_D: D.countParams(),
+    params_G: countTrainable(G), params_D: countTrainable(D),
   }));
 }
 

@@ -234,23 +234,32 @@ function generatedShape(rng: Rng): Shape {
   return toShape(bits, s) as Shape;
 }
 
+/** Bounding boxes of a shape list, computed once per list: a training run draws thousands of masks from one. */
+const shapePools = new WeakMap<Uint8Array[], Shape[]>();
+
+function shapePool(shapes: Uint8Array[], shapeSize?: number): Shape[] {
+  const cached = shapePools.get(shapes);
+  if (cached) return cached;
+  const side = shapeSize ?? Math.round(Math.sqrt(shapes[0].length));
+  const pool: Shape[] = [];
+  for (const bits of shapes) {
+    if (bits.length !== side * side) {
+      throw new Error(`random-region shapes must be ${side}x${side}; got ${bits.length} values`);
+    }
+    const shape = toShape(bits, side);
+    if (shape) pool.push(shape);
+  }
+  shapePools.set(shapes, pool);
+  return pool;
+}
+
 /**
  * Object-shaped holes: shapes scaled (with some aspect change), mirrored and
  * placed at random until about holeFraction of the area is covered; a
  * placement that would exceed it is rejected.
  */
 function randomRegions(size: number, rng: Rng, holeFraction: number, opts: MaskOptions): Uint8Array {
-  const pool: Shape[] = [];
-  if (opts.shapes && opts.shapes.length > 0) {
-    const side = opts.shapeSize ?? Math.round(Math.sqrt(opts.shapes[0].length));
-    for (const bits of opts.shapes) {
-      if (bits.length !== side * side) {
-        throw new Error(`random-region shapes must be ${side}x${side}; got ${bits.length} values`);
-      }
-      const shape = toShape(bits, side);
-      if (shape) pool.push(shape);
-    }
-  }
+  const pool = opts.shapes && opts.shapes.length > 0 ? shapePool(opts.shapes, opts.shapeSize) : [];
   const generate = pool.length === 0;
   const hole = new Uint8Array(size * size);
   const target = Math.floor(holeFraction * size * size);
