@@ -55,17 +55,21 @@ const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
   folder: 'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration)',
 };
 
-/** Synthesizes datasets that ask for it and are missing; fails early on any other missing dataset. */
+/** Synthesizes datasets that ask for it and are missing; fails early, naming every other missing dataset. */
 async function prepareDatasets(exp: Experiment): Promise<void> {
+  const missing: string[] = [];
+  const toSynthesize: [string, DatasetConfig][] = [];
   for (const [key, ds] of Object.entries(exp.datasets)) {
     if (await exists(ds.root)) continue;
-    if (ds.synthesize) {
-      logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${ds.synthesize.images} images, ${ds.synthesize.size}px, seed ${ds.synthesize.seed})`);
-      // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
-      await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...ds.synthesize!, classes: ds.synthesize!.classes }));
-      continue;
-    }
-    throw new UserError(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
+    if (ds.synthesize) toSynthesize.push([key, ds]);
+    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
+  }
+  if (missing.length > 0) throw new UserError(missing.join('\n'));
+  for (const [key, ds] of toSynthesize) {
+    const synth = ds.synthesize!;
+    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
+    // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
+    await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...synth }));
   }
 }
 
