@@ -100,6 +100,22 @@ describe('bench CLI and the experiment runner', function () {
     }
   });
 
+  it('copies an identical pretext job from another experiment instead of retraining it, under this experiment\'s label', async () => {
+    const base = experiment(root) as { name: string; pretext: { name?: string }[]; downstream: unknown[] };
+    base.name = 'tiny-other';
+    base.pretext[0].name = 'ce';
+    base.downstream = [];
+    const file = join(root, 'other.json');
+    await writeFile(file, JSON.stringify(base));
+    const results = join(root, 'results');
+    const run = await runExperiment(file, { backend: 'wasm', resultsRoot: results });
+    assert.equal(run.ran.length, 0);
+    assert.equal(run.reused.length, 2);
+    const csv = await readFile(join(results, 'tiny-other', 'results.csv'), 'utf8');
+    assert.match(csv, /^tiny-other,ce,pretext,,3,heldout_masked_l2,/m);
+    assert.doesNotMatch(csv, /context-encoder/);
+  });
+
   it('bench inpaint fills one image and prints L1, L2 and PSNR', async () => {
     const pretext = join(root, 'results', 'tiny', 'pretext');
     const ce = (await readdir(pretext)).find((d) => d.startsWith('context-encoder-'))!;

@@ -198,7 +198,12 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
       const elsewhere = job.stage === 'pretext' ? await findPretextElsewhere(resultsRoot, job, outDir) : null;
       if (elsewhere) {
         logLine(`${label}: reusing the identical job ${relative(process.cwd(), elsewhere)}`);
-        await writeDirAtomic(outDir, (tmp) => cp(elsewhere, tmp, { recursive: true }));
+        await writeDirAtomic(outDir, async (tmp) => {
+          await cp(elsewhere, tmp, { recursive: true });
+          // The label is not part of the job key: the copy takes this experiment's.
+          const copied = JSON.parse(await readFile(join(tmp, 'metrics.json'), 'utf8')) as JobMetrics;
+          await writeJsonAtomic(join(tmp, 'metrics.json'), { ...copied, id: job.id, method: job.method });
+        });
         summary.reused.push(job.id);
       } else {
         logLine(`${label}: running in ${relative(process.cwd(), outDir)}`);
