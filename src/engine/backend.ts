@@ -36,11 +36,11 @@ function tryLoadNative(): { pkg: string } | { error: string } {
   return { error: errors.join('; ') };
 }
 
-let current: BackendInfo | null = null;
+let current: { choice: BackendChoice; info: BackendInfo } | null = null;
 
 /** Selects and initialises the backend; idempotent for the same choice. */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
-  if (current && (choice === 'auto' || choice === current.name)) return current;
+  if (current && choice === current.choice) return current.info;
   let info: BackendInfo;
   if (choice === 'tensorflow' || choice === 'auto') {
     const native = tryLoadNative();
@@ -63,6 +63,6 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     await tf.ready();
     info = { name: choice, reason: 'chosen with --backend' };
   }
-  current = info;
+  current = { choice, info };
   return info;
 }

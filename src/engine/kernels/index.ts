@@ -1,11 +1,13 @@
 /**
  * Gradient kernels for tfjs-backend-wasm 4.22: Conv2DBackpropFilter and
  * UnsortedSegmentSum (tf.gather's gradient) are missing, Conv2DBackpropInput
- * is a naive loop (both convolution gradients here run on XNNPACK), and
- * MaxPoolGrad gives wrong gradients for windows without a positive value.
+ * is a naive loop (both convolution gradients here run on XNNPACK),
+ * MaxPoolGrad gives wrong gradients for windows without a positive value, and
+ * BatchMatMul is slow on transposed operands (every dense layer's gradient).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { makeBatchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
@@ -24,6 +26,7 @@ export function registerWasmGradientKernels(): void {
     makeConv2DBackpropInputConfig(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')),
     unsortedSegmentSumConfig,
     maxPoolGradConfig,
+    makeBatchMatMulConfig(tf.getKernel(tf.BatchMatMul, 'wasm')),
   ];
   for (const config of configs) {
     const current = tf.getKernel(config.kernelName, 'wasm');
