@@ -40,7 +40,8 @@ let current: { choice: BackendChoice; info: BackendInfo } | null = null;
 
 /** Selects and initialises the backend; idempotent for the same choice. */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
-  if (current && choice === current.choice) return current.info;
+  // Re-selects when something else switched tfjs's backend since (tests compare backends).
+  if (current && choice === current.choice && tf.getBackend() === current.info.name) return current.info;
   let info: BackendInfo;
   if (choice === 'tensorflow' || choice === 'auto') {
     const native = tryLoadNative();
