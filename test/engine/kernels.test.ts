@@ -20,9 +20,16 @@ function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+async function useBackend(backend: 'wasm' | 'cpu'): Promise<void> {
+  await initBackend(backend);
+  // initBackend remembers its last choice; another test may have called tf.setBackend since.
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
+  assert.equal(tf.getBackend(), backend);
+}
+
 /** Runs `fn` on `backend` and returns copies of its tensors' values (then frees them). */
 async function on(backend: 'wasm' | 'cpu', fn: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await initBackend(backend);
+  await useBackend(backend);
   const outs = fn();
   const values = outs.map((t) => Float32Array.from(t.dataSync()));
   tf.dispose(outs);
@@ -107,11 +114,11 @@ describe('wasm gradient kernels', function () {
   this.timeout(120_000);
 
   before(async () => {
-    await initBackend('wasm');
+    await useBackend('wasm');
   });
 
   after(async () => {
-    await initBackend('wasm');
+    await useBackend('wasm');
   });
 
   it('registers idempotently, replacing the stock Conv2DBackpropInput', async () => {
@@ -269,7 +276,7 @@ describe('wasm gradient kernels', function () {
   });
 
   it('Conv2DBackpropFilter rejects NCHW clearly; Conv2DBackpropInput keeps the stock NCHW path', async () => {
-    await initBackend('wasm');
+    await useBackend('wasm');
     const x = tf.zeros([1, 3, 5, 5]);
     const dy = tf.zeros([1, 2, 3, 3]);
     assert.throws(
@@ -292,7 +299,7 @@ describe('wasm gradient kernels', function () {
   });
 
   it('frees every intermediate: tensors, bytes, backend data and wasm heap stay flat over repeated gradients', async () => {
-    await initBackend('wasm');
+    await useBackend('wasm');
     const rng = new Rng(16);
     const x = tf.tensor4d(uniform(rng, 4 * 12 * 12 * 24), [4, 12, 12, 24]);
     const w1 = tf.tensor4d(uniform(rng, 4 * 4 * 24 * 40), [4, 4, 24, 40]);
