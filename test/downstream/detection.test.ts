@@ -12,23 +12,12 @@ import type { DownstreamJob } from '../../src/downstream/types.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { saveModel } from '../../src/engine/checkpoint.js';
 import { UserError } from '../../src/errors.js';
-import { validateExperiment } from '../../src/experiment/load.js';
+import { downstreamConfig } from '../helpers/config.js';
 import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../../src/experiment/types.js';
 import { alexnetWidths, buildAlexNetEncoder } from '../../src/models/alexnet.js';
 
-/** A detection entry with the schema's defaults filled in, as the loader does. */
-function detectionConfig(overrides: Partial<DownstreamConfig>): DownstreamConfig {
-  const exp = {
-    name: 't',
-    seeds: [1],
-    datasets: { d: { format: 'voc', root: '.' } },
-    model: {},
-    pretext: [{ method: 'random' }],
-    downstream: [{ task: 'detection', ...overrides }],
-  } as { downstream: DownstreamConfig[] };
-  assert.deepEqual(validateExperiment(exp), []);
-  return { ...exp.downstream[0], dataset: 'd' };
-}
+const detectionConfig = (overrides: Partial<DownstreamConfig>): DownstreamConfig => downstreamConfig({ ...overrides, task: 'detection' });
+
 
 describe('detection task, end to end on synthetic VOC (wasm)', function () {
   let root: string;

@@ -12,23 +12,15 @@ import { loadTransferEncoder, TransferOptimizer } from '../../src/downstream/pro
 import { segmentation } from '../../src/downstream/segmentation.js';
 import type { DownstreamJob } from '../../src/downstream/types.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { validateExperiment } from '../../src/experiment/load.js';
+import { downstreamConfig, pretextConfig } from '../helpers/config.js';
 import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../../src/experiment/types.js';
 import { PRETEXT_METHODS } from '../../src/pretext/index.js';
 import type { PretextConfig } from '../../src/experiment/types.js';
 
-/** Entries with the schema's defaults filled in, as the loader does. */
-function withDefaults(downstream: Partial<DownstreamConfig>): { pretext: PretextConfig; downstream: DownstreamConfig } {
-  const exp = {
-    name: 't',
-    seeds: [1],
-    datasets: { d: { format: 'voc', root: '.' } },
-    model: {},
-    pretext: [{ method: 'random', heldoutImages: 4 }],
-    downstream: [downstream],
-  } as unknown as { pretext: PretextConfig[]; downstream: DownstreamConfig[] };
-  assert.deepEqual(validateExperiment(exp), []);
-  return { pretext: { ...exp.pretext[0], name: 'random', dataset: 'd' }, downstream: { ...exp.downstream[0], dataset: 'd' } };
+
+/** The random-init pretext entry the fixture trains, and a downstream entry. */
+function withDefaults(downstream: Partial<DownstreamConfig> & Pick<DownstreamConfig, 'task'>): { pretext: PretextConfig; downstream: DownstreamConfig } {
+  return { pretext: pretextConfig({ method: 'random', heldoutImages: 4 }), downstream: downstreamConfig(downstream) };
 }
 
 describe('downstream tasks on synthetic VOC (wasm)', function () {

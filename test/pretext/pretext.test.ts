@@ -7,23 +7,9 @@ import { before, describe, it } from 'mocha';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadModel } from '../../src/engine/checkpoint.js';
 import { writeSyntheticVoc } from '../../src/data/synthetic.js';
-import { validateExperiment } from '../../src/experiment/load.js';
+import { pretextConfig } from '../helpers/config.js';
 import type { DatasetConfig, ModelConfig, PretextConfig } from '../../src/experiment/types.js';
 import { PRETEXT_METHODS, type PretextJob } from '../../src/pretext/index.js';
-
-/** A pretext entry with the schema's defaults filled in, as the loader does. */
-function pretextConfig(overrides: Partial<PretextConfig>): PretextConfig {
-  const exp = {
-    name: 't',
-    seeds: [1],
-    datasets: { d: { format: 'voc', root: '.' } },
-    model: {},
-    pretext: [{ method: 'context-encoder', ...overrides }],
-  } as { pretext: PretextConfig[] };
-  assert.deepEqual(validateExperiment(exp), []);
-  const config = exp.pretext[0];
-  return { ...config, name: config.name ?? config.method, dataset: 'd' };
-}
 
 describe('pretext methods (wasm)', function () {
   let root: string;
