@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Rng } from '../engine/random.js';
+import type { Rng, RngState } from '../engine/random.js';
 import type { DatasetConfig } from '../experiment/types.js';
 import { loadImage, type Fit } from './image.js';
 import { readImageFolder } from './folder.js';
@@ -106,12 +106,28 @@ export function cropBatch(bank: ImageBank, indices: number[], crop: number, rng:
   return cropViews(bank, indices, crop, views);
 }
 
+export interface SamplerState {
+  order: number[];
+  pos: number;
+  rng: RngState;
+}
+
 /** An endless seeded sequence of shuffled epochs over n items. */
 export class EpochSampler {
   private order: number[] = [];
   private pos = 0;
 
   constructor(private readonly n: number, private readonly rng: Rng) {}
+
+  getState(): SamplerState {
+    return { order: [...this.order], pos: this.pos, rng: this.rng.getState() };
+  }
+
+  setState(state: SamplerState): void {
+    this.order = [...state.order];
+    this.pos = state.pos;
+    this.rng.setState(state.rng);
+  }
 
   take(count: number): number[] {
     const out: number[] = [];

@@ -4,7 +4,7 @@
  * exists is reused; metrics.json is written last, so only a finished job is
  * ever trusted.
  */
-import { access, cp, readdir, readFile } from 'node:fs/promises';
+import { access, cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
@@ -13,7 +13,8 @@ import { logLine } from '../engine/log.js';
 import { writeSyntheticVoc } from '../data/synthetic.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
 import { DOWNSTREAM_TASKS } from '../downstream/index.js';
-import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { LOCK_FILE, RunLock } from '../results/lock.js';
+import { isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
 import type { DatasetConfig, Experiment } from './types.js';
@@ -22,7 +23,13 @@ export interface RunOptions {
   backend: BackendChoice;
   /** Folder holding results/<experiment>/; default ./results. */
   resultsRoot?: string;
+  /** Wait for another `bench run` of the same experiment instead of stopping. */
+  wait?: boolean;
 }
+
+/** A pretext job's training checkpoints, beside its folder (which only exists once the job is done). */
+export const PARTIAL_SUFFIX = '.partial';
+const STATE_FILE = 'state.bin';
 
 export interface JobMetrics {
   id: string;
@@ -97,9 +104,42 @@ async function findPretextElsewhere(resultsRoot: string, job: PlannedPretext, ow
   return null;
 }
 
-async function runPretext(job: PlannedPretext, outDir: string, backend: string): Promise<JobMetrics> {
+/**
+ * Temporary files and folders of a run that was killed (they are renamed into
+ * place only when whole). Called with the lock held, so no live run owns them.
+ */
+async function removeLeftovers(dir: string, depth = 3): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    // A lock being taken by another process is its own business.
+    if (entry.name.startsWith(LOCK_FILE)) continue;
+    if (isTempName(entry.name)) {
+      await rm(path, { recursive: true, force: true });
+      removed += 1;
+    } else if (entry.isDirectory() && depth > 1) {
+      removed += await removeLeftovers(path, depth - 1);
+    }
+  }
+  return removed;
+}
+
+async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await PRETEXT_METHODS[job.config.method]({ config: job.config, model: job.model, dataset: job.dataset, seed: job.seed, outDir });
+  const outcome = await PRETEXT_METHODS[job.config.method]({
+    config: job.config,
+    model: job.model,
+    dataset: job.dataset,
+    seed: job.seed,
+    outDir,
+    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+  });
   return {
     id: job.id,
     stage: 'pretext',
@@ -168,7 +208,18 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
   const resultsDir = join(resultsRoot, exp.name);
   await prepareDatasets(exp);
   const backend = await initBackend(opts.backend);
+  const lock = await RunLock.acquire(resultsDir, { wait: opts.wait });
+  try {
+    return await runLocked(exp, resultsRoot, resultsDir, backend);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: string, backend: { name: string; reason: string }): Promise<RunSummary> {
   logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
+  const leftovers = await removeLeftovers(resultsDir);
+  if (leftovers > 0) logLine(`experiment ${exp.name}: removed ${leftovers} temporary file(s) of an interrupted run`);
 
   const plan = makePlan(exp, backend.name);
   await writeJsonAtomic(join(resultsDir, 'plan.json'), {
@@ -209,15 +260,17 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
         logLine(`${label}: running in ${relative(process.cwd(), outDir)}`);
         // The whole job folder is built under a temporary name and renamed in when done.
         let result: JobMetrics | undefined;
+        const partialDir = `${outDir}${PARTIAL_SUFFIX}`;
         await writeDirAtomic(outDir, async (tmp) => {
           await writeJsonAtomic(join(tmp, 'config.json'), { ...jobConfig(job), backend: backend.name });
           result =
             job.stage === 'pretext'
-              ? await runPretext(job, tmp, backend.name)
+              ? await runPretext(job, tmp, partialDir, backend.name)
               : await runDownstream(job, tmp, join(resultsDir, job.dependsOn), backend.name);
           await writeJsonAtomic(join(tmp, 'metrics.json'), result);
         });
         if (!result) throw new Error(`job ${job.id} produced no metrics`);
+        await rm(partialDir, { recursive: true, force: true });
         logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)`);
         summary.ran.push(job.id);
       }

@@ -47,6 +47,7 @@ export interface PretextConfig {
   loadScale: number;
   maxImages?: number;
   logEvery: number;
+  checkpointEvery: number;
 }
 
 export type TaskName = 'classification' | 'detection' | 'segmentation' | 'inpainting';

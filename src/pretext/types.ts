@@ -8,6 +8,12 @@ export interface PretextJob {
   seed: number;
   /** The job's folder: checkpoint/ (encoder), generator/ and log.csv go here. */
   outDir: string;
+  /**
+   * Where training checkpoints every `config.checkpointEvery` steps and
+   * resumes from; outside outDir, which only exists whole. `key` is the job's
+   * hash: a checkpoint written for another config is never resumed.
+   */
+  resume?: { file: string; key: string };
 }
 
 export interface PretextOutcome {
