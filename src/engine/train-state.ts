@@ -40,13 +40,6 @@ export interface TrainingParts {
   optimizers: Record<string, tf.AdamOptimizer>;
 }
 
-/** A weight became NaN or infinite; the caller decides what to tell the user. */
-export class NonFiniteWeightError extends Error {
-  constructor(readonly weight: string) {
-    super(`weight ${weight} holds NaN or Infinity`);
-  }
-}
-
 /**
  * Adam's bias corrections use beta^t, which tfjs keeps as a running product;
  * setWeights recomputes it with pow(), which differs in the last bits for
@@ -56,30 +49,38 @@ function adamPowers(opt: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: t
   return opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
 }
 
-function isFiniteArray(values: Float32Array | Int32Array): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
+/**
+ * The name of the first weight holding NaN or Infinity, or null. The loss
+ * alone does not show it: on wasm a ReLU can clamp a NaN away and the loss
+ * stays finite.
+ */
+export function nonFiniteWeight(models: tf.LayersModel[]): string | null {
+  for (const model of models) {
+    for (const w of model.weights) {
+      if (tf.tidy(() => tf.logicalNot(tf.isFinite(w.read())).any().dataSync()[0])) return w.originalName;
+    }
+  }
+  return null;
 }
 
 export async function saveTrainingState(path: string, parts: TrainingParts, extra: unknown): Promise<void> {
   const header: Header = { format: FORMAT, extra, groups: {}, adam: {} };
   const chunks: Uint8Array[] = [];
-  const add = async (group: string, name: string, tensor: tf.Tensor, checkFinite: boolean): Promise<void> => {
+  const add = async (group: string, name: string, tensor: tf.Tensor): Promise<void> => {
     const values = (await tensor.data()) as Float32Array | Int32Array;
-    if (checkFinite && !isFiniteArray(values)) throw new NonFiniteWeightError(name);
     header.groups[group].push({ name, shape: tensor.shape, dtype: tensor.dtype as TensorEntry['dtype'] });
     chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice());
   };
   for (const [key, model] of Object.entries(parts.models)) {
     const group = `model:${key}`;
     header.groups[group] = [];
-    for (const w of model.weights) await add(group, w.originalName, w.read(), true);
+    for (const w of model.weights) await add(group, w.originalName, w.read());
   }
   for (const [key, opt] of Object.entries(parts.optimizers)) {
     const group = `adam:${key}`;
     header.groups[group] = [];
     const weights = await opt.getWeights();
-    for (const w of weights) await add(group, w.name, w.tensor, false);
+    for (const w of weights) await add(group, w.name, w.tensor);
     // getWeights makes a fresh scalar for the step count; the moments are the live variables.
     weights[0].tensor.dispose();
     const { accBeta1, accBeta2 } = adamPowers(opt);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { Rng, type RngState } from '../engine/random.js';
 import { Progress, logLine } from '../engine/log.js';
-import { loadTrainingState, NonFiniteWeightError, saveTrainingState, type TrainingParts } from '../engine/train-state.js';
+import { loadTrainingState, nonFiniteWeight, saveTrainingState, type TrainingParts } from '../engine/train-state.js';
 import { UserError } from '../errors.js';
 import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank, type SamplerState } from '../data/batches.js';
 import { applyMask, type Mask } from '../data/masks.js';
@@ -184,7 +184,11 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
       rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), seconds().toFixed(2)]);
     }
     progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
-    if (job.resume && step % config.checkpointEvery === 0 && step < config.steps) {
+    const checkpointNow = job.resume !== undefined && step % config.checkpointEvery === 0 && step < config.steps;
+    // A finite loss can still leave non-finite weights after its update: never save or keep those.
+    const bad = checkpointNow || step === config.steps ? nonFiniteWeight(Object.values(parts.models)) : null;
+    if (bad) throw stop(`weight ${bad} became NaN or Infinity`);
+    if (job.resume && checkpointNow) {
       const state: LoopState = {
         key: job.resume.key,
         step,
@@ -195,13 +199,7 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
         crops: cropRng.getState(),
         masks: maskRng.getState(),
       };
-      try {
-        await saveTrainingState(job.resume.file, parts, state);
-      } catch (err) {
-        // A finite loss can still leave non-finite weights after its update: never overwrite a good checkpoint with them.
-        if (err instanceof NonFiniteWeightError) throw stop(`${err.message}`);
-        throw err;
-      }
+      await saveTrainingState(job.resume.file, parts, state);
       savedStep = step;
     }
   }
