@@ -11,6 +11,7 @@ import { loadModel } from '../engine/checkpoint.js';
 import { logLine } from '../engine/log.js';
 import { listDatasetImages, loadImageBank } from '../data/batches.js';
 import { readImageFolder } from '../data/folder.js';
+import { BadSamples } from '../data/samples.js';
 import { savePng } from '../data/image.js';
 import { applyMask, makeMask, type Mask, type MaskKind } from '../data/masks.js';
 import { inpaintingScores, meanInpaintingScores, type InpaintingScores } from '../metrics/index.js';
@@ -80,7 +81,8 @@ export const inpainting: DownstreamTask = async (job) => {
     ? (await readImageFolder(config.images)).images.map((im) => im.path)
     : await listDatasetImages(job.dataset, config.testSplit);
   const chosen = config.maxTestImages === undefined ? paths : paths.slice(0, config.maxTestImages);
-  const bank = await loadImageBank(chosen, size);
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const bank = await loadImageBank(chosen, size, 'cover', bad);
   // Masks depend on the seed alone, so every method of a seed fills the same holes.
   const rng = new Rng(job.seed).fork('inpainting-masks');
   const masks = bank.images.map(() => maskFor(config.mask, size, rng));
@@ -110,5 +112,6 @@ export const inpainting: DownstreamTask = async (job) => {
     summary: { l1: ours.l1, l2: ours.l2, psnr: ours.psnr, baseline_l1: baseline.l1, baseline_l2: baseline.l2, baseline_psnr: baseline.psnr },
     samples,
     imgPerSec: bank.images.length / seconds,
+    skippedSamples: bad.skipped,
   };
 };

@@ -44,6 +44,8 @@ export interface JobMetrics {
   summary: Record<string, number>;
   perClass?: Record<string, Record<string, number>>;
   samples?: string[];
+  /** Samples left out under onBadSample "skip" ("file: why"); absent when none were. */
+  skippedSamples?: string[];
 }
 
 export const RESULTS_COLUMNS = ['experiment', 'method', 'task', 'protocol', 'seed', 'metric', 'value', 'backend', 'wall_s', 'img_per_s', 'job'];
@@ -149,7 +151,12 @@ async function runPretext(job: PlannedPretext, outDir: string, partialDir: strin
     wallSeconds: (performance.now() - started) / 1000,
     imgPerSec: outcome.imgPerSec,
     summary: outcome.summary,
+    ...skipped(outcome.skippedSamples),
   };
+}
+
+function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
+  return list.length > 0 ? { skippedSamples: list } : {};
 }
 
 async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
@@ -177,6 +184,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir:
     summary: outcome.summary,
     perClass: outcome.perClass,
     samples: outcome.samples,
+    ...skipped(outcome.skippedSamples),
   };
 }
 
@@ -271,13 +279,18 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
         });
         if (!result) throw new Error(`job ${job.id} produced no metrics`);
         await rm(partialDir, { recursive: true, force: true });
-        logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)`);
+        const skippedNote = result.skippedSamples ? `; ${result.skippedSamples.length} bad sample(s) skipped` : '';
+        logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)${skippedNote}`);
         summary.ran.push(job.id);
       }
     }
     metrics.push(JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics);
   }
   await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
+  const bad = [...new Set(metrics.flatMap((m) => m.skippedSamples ?? []))];
+  if (bad.length > 0) {
+    logLine(`experiment ${exp.name}: ${bad.length} bad sample(s) skipped (onBadSample "skip"; listed per job in metrics.json):\n  ${bad.join('\n  ')}`);
+  }
   logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
   return summary;
 }

@@ -12,6 +12,7 @@ import { loadTrainingState, nonFiniteWeight, saveTrainingState, type TrainingPar
 import { UserError } from '../errors.js';
 import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank, type SamplerState } from '../data/batches.js';
 import { applyMask, type Mask } from '../data/masks.js';
+import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
 import { writeFileAtomic } from '../results/store.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
@@ -20,7 +21,7 @@ import type { PretextJob, PretextOutcome } from './types.js';
 
 export interface ReconstructionSetup {
   /** Prepares what masks need (e.g. shapes from the dataset) and returns the per-image mask maker. */
-  makeMaskFactory(job: PretextJob, rng: Rng): Promise<(rng: Rng) => Mask>;
+  makeMaskFactory(job: PretextJob, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
 }
 
 interface StepLosses {
@@ -72,8 +73,9 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
 
   let paths = await listDatasetImages(job.dataset, config.split);
   if (config.maxImages !== undefined) paths = paths.slice(0, config.maxImages);
-  const bank: ImageBank = await loadImageBank(paths, loadSize);
-  const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'));
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const bank: ImageBank = await loadImageBank(paths, loadSize, 'cover', bad);
+  const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
   logLine(`pretext ${config.name}: ${bank.images.length} images at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
   const models: PretextModels = buildPretextModels(job);
@@ -213,11 +215,12 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     join(job.outDir, 'log.csv'),
     stringify(rows, { header: true, columns: ['step', 'loss', 'loss_rec', 'loss_adv', 'loss_d', 'img_per_s', 'elapsed_s'] }),
   );
-  const heldout = await evaluateHeldout(job, models.generator);
+  const heldout = await evaluateHeldout(job, models.generator, bad);
   await saveEncoderAndGenerator(job, models);
   models.generator.dispose();
   return {
     summary: { train_seconds: trainSeconds, final_loss: last.loss, heldout_masked_l2: heldout },
     imgPerSec: config.steps > 0 ? (config.steps * config.batchSize) / trainSeconds : 0,
+    skippedSamples: bad.skipped,
   };
 }

@@ -20,6 +20,8 @@ export interface PretextOutcome {
   /** Numbers for metrics.json and results.csv (train_seconds, final_loss, heldout_masked_l2). */
   summary: Record<string, number>;
   imgPerSec: number;
+  /** "file: why" of each sample left out under onBadSample "skip". */
+  skippedSamples: string[];
 }
 
 export type PretextMethod = (job: PretextJob) => Promise<PretextOutcome>;
