@@ -22,8 +22,9 @@ export interface FloatImage {
 
 export type Fit = 'resize' | 'center-crop' | 'cover';
 
+/** libvips messages span lines; errors here are one line. */
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }
 
 function unreadable(path: string, err: unknown): UserError {

@@ -60,8 +60,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
-  voc: 'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder)',
-  folder: 'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration)',
+  voc:
+    'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder); ' +
+    'expected <root>/JPEGImages/<id>.jpg, <root>/Annotations/<id>.xml, <root>/ImageSets/Main/<split>.txt (and for segmentation <root>/SegmentationClass/<id>.png, <root>/ImageSets/Segmentation/<split>.txt)',
+  folder:
+    'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration); ' +
+    'expected <root>/<split>/<class>/*.jpg|png, or <root>/<class>/*.jpg|png',
 };
 
 /** Synthesizes datasets that ask for it and are missing; fails early, naming every other missing dataset. */
@@ -287,11 +291,11 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
     metrics.push(JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics);
   }
   await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
+  logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
   const bad = [...new Set(metrics.flatMap((m) => m.skippedSamples ?? []))];
   if (bad.length > 0) {
     logLine(`experiment ${exp.name}: ${bad.length} bad sample(s) skipped (onBadSample "skip"; listed per job in metrics.json):\n  ${bad.join('\n  ')}`);
   }
-  logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
   return summary;
 }
 
