@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { loadModel } from '../engine/checkpoint.js';
+import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
 import { listDatasetImages, loadImageBank } from '../data/batches.js';
 import { readImageFolder } from '../data/folder.js';
@@ -73,9 +74,22 @@ export function maskFor(kind: MaskKind, size: number, rng: Rng): Mask {
   return makeMask(size, rng, { kind });
 }
 
+/** Loads a saved generator, refusing a checkpoint of another network (e.g. an encoder, which maps images to features). */
+export async function loadGenerator(dir: string): Promise<tf.LayersModel> {
+  const model = await loadModel(dir);
+  const [input, output] = [model.inputs[0].shape, model.outputs[0].shape];
+  if (input.length !== 4 || input[3] !== 3 || output.length !== 4 || input.slice(1).join() !== output.slice(1).join()) {
+    model.dispose();
+    throw new UserError(
+      `${dir}: not an inpainting generator (it maps [${input.slice(1)}] to [${output.slice(1)}], a generator maps an image to an image of the same size); pass a pretext job folder or its generator/ folder`,
+    );
+  }
+  return model;
+}
+
 export const inpainting: DownstreamTask = async (job) => {
   const { config } = job;
-  const generator = await loadModel(job.generatorDir);
+  const generator = await loadGenerator(job.generatorDir);
   const size = generator.inputs[0].shape[1] as number;
   const paths = config.images
     ? (await readImageFolder(config.images)).images.map((im) => im.path)
