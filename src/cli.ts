@@ -22,10 +22,11 @@ async function main(): Promise<void> {
         y
           .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment JSON, e.g. experiments/smoke.json' })
           .option('backend', backendOption)
-          .option('results', { type: 'string', default: 'results', describe: 'folder that holds results/<experiment>/' }),
+          .option('results', { type: 'string', default: 'results', describe: 'folder that holds results/<experiment>/' })
+          .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' }),
       async (argv) => {
         const { runExperiment } = await import('./experiment/run.js');
-        await runExperiment(argv.experiment, { backend: argv.backend as BackendChoice, resultsRoot: argv.results });
+        await runExperiment(argv.experiment, { backend: argv.backend as BackendChoice, resultsRoot: argv.results, wait: argv.wait });
       },
     )
     .command(

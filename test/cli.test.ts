@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { decode } from 'fast-png';
 import { after, before, describe, it } from 'mocha';
 import { runExperiment } from '../src/experiment/run.js';
+import { UserError } from '../src/errors.js';
 
 const repo = resolve('.');
 
@@ -60,6 +61,15 @@ describe('bench CLI and the experiment runner', function () {
     assert.match(r.stderr, /bad\.json \/pretext\/0\/steps: must be >= 0/);
     assert.equal(existsSync(join(root, 'results')), false);
     assert.equal(existsSync(join(root, 'voc')), false);
+  });
+
+  it('exits 2 with the line and column of a JSON syntax error, writing nothing', async () => {
+    const file = join(root, 'syntax.json');
+    await writeFile(file, '{\n  "name": "tiny",\n  "seeds": [3,]\n}\n');
+    const r = bench(['run', file, '--backend', 'wasm', '--results', join(root, 'results-syntax')], root);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `error: ${file}:3:15: not valid JSON: trailing comma before ]; fix the syntax there\n`);
+    assert.equal(existsSync(join(root, 'results-syntax')), false);
   });
 
   it('exits 2 saying where the data comes from when a dataset path is missing', async () => {
@@ -127,6 +137,33 @@ describe('bench CLI and the experiment runner', function () {
     const png = decode(await readFile(out));
     assert.equal(png.width, 67 * 3);
     assert.equal(png.height, 67);
+  });
+
+  it('bench inpaint refuses a checkpoint of another network (the encoder) with one line, exit 2', async () => {
+    const pretext = join(root, 'results', 'tiny', 'pretext');
+    const ce = (await readdir(pretext)).find((d) => d.startsWith('context-encoder-'))!;
+    const encoder = join(pretext, ce, 'checkpoint');
+    const out = join(root, 'never.png');
+    const r = bench(['inpaint', '--checkpoint', encoder, '--image', join(root, 'voc', 'JPEGImages', '000001.jpg'), '--out', out, '--backend', 'wasm'], root);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /checkpoint: not an inpainting generator \(it maps \[67,67,3\] to \[1,1,32\]/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('a damaged pretext checkpoint stops the downstream job that reads it, and is not silently retrained', async () => {
+    const results = join(root, 'results');
+    const pretext = join(results, 'tiny', 'pretext');
+    const random = join(pretext, (await readdir(pretext)).find((d) => d.startsWith('random-'))!);
+    const weights = join(random, 'checkpoint', 'weights.bin');
+    await truncate(weights, 64);
+    const file = join(root, 'tiny.json');
+    await writeFile(file, JSON.stringify(experiment(root, 7)));
+    await assert.rejects(runExperiment(file, { backend: 'wasm', resultsRoot: results }), (err: Error) =>
+      err instanceof UserError && err.message.startsWith(`${join(random, 'checkpoint')}: weight files hold 64 bytes but model.json describes`) && /delete the job folder that holds it/.test(err.message),
+    );
+    assert.equal((await stat(weights)).size, 64);
+    assert.ok(existsSync(join(random, 'metrics.json')));
   });
 
   it('bench synth writes a VOC folder and refuses to overwrite one', () => {

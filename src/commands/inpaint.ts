@@ -4,12 +4,11 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
-import { loadModel } from '../engine/checkpoint.js';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { loadImage, toUint8 } from '../data/image.js';
 import type { MaskKind } from '../data/masks.js';
-import { inpaintImages, maskFor } from '../downstream/inpainting.js';
+import { inpaintImages, loadGenerator, maskFor } from '../downstream/inpainting.js';
 import { writeFileAtomic } from '../results/store.js';
 
 export interface InpaintArgs {
@@ -32,7 +31,7 @@ async function generatorDir(checkpoint: string): Promise<string> {
 
 export async function inpaintCommand(args: InpaintArgs): Promise<void> {
   const backend = await initBackend(args.backend);
-  const generator = await loadModel(await generatorDir(args.checkpoint));
+  const generator = await loadGenerator(await generatorDir(args.checkpoint));
   const size = generator.inputs[0].shape[1] as number;
   logLine(`inpaint: ${args.image} resized to ${size}px, ${args.mask} hole, backend ${backend.name}`);
   const image = await loadImage(args.image, { size, fit: 'resize' });

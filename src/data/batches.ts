@@ -6,9 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Rng } from '../engine/random.js';
+import type { Rng, RngState } from '../engine/random.js';
 import type { DatasetConfig } from '../experiment/types.js';
+import { mapLimit } from './concurrency.js';
 import { loadImage, type Fit } from './image.js';
+import { BadSamples } from './samples.js';
 import { readImageFolder } from './folder.js';
 import { VocDataset } from './voc.js';
 
@@ -18,7 +20,11 @@ export interface ImageBank {
   /** One HWC Float32Array (size*size*3) per image. */
   images: Float32Array[];
   paths: string[];
+  /** Index in the requested paths of each loaded image (all of them unless bad samples were skipped). */
+  kept: number[];
 }
+
+export { mapLimit };
 
 /**
  * Image paths of a split: VOC ImageSets/Main/<split>.txt; for a folder
@@ -35,25 +41,17 @@ export async function listDatasetImages(ds: DatasetConfig, split: string): Promi
   return (await voc.ids(split)).map((id) => voc.imagePath(id));
 }
 
-/** Runs `fn` over items with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
-/** Loads images as size x size squares: 'cover' keeps the aspect and crops the centre, 'resize' stretches. */
-export async function loadImageBank(paths: string[], size: number, fit: Fit = 'cover'): Promise<ImageBank> {
+/**
+ * Loads images as size x size squares: 'cover' keeps the aspect and crops the
+ * centre, 'resize' stretches. An unreadable image stops the job, or is left
+ * out when `bad` skips.
+ */
+export async function loadImageBank(paths: string[], size: number, fit: Fit = 'cover', bad = new BadSamples()): Promise<ImageBank> {
   if (paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
-  const images = await mapLimit(paths, 8, async (p) => (await loadImage(p, { size, fit })).data);
-  return { size, images, paths };
+  const loaded = await bad.map(paths, async (p) => (await loadImage(p, { size, fit })).data);
+  if (loaded.length === 0) throw new UserError(`no readable image among the ${paths.length} listed (${paths[0]}, ...): every one was skipped as bad`);
+  return { size, images: loaded.map((l) => l.value), paths: loaded.map((l) => paths[l.index]), kept: loaded.map((l) => l.index) };
 }
 
 /** Concatenates the chosen images into one NHWC buffer. */
@@ -106,12 +104,28 @@ export function cropBatch(bank: ImageBank, indices: number[], crop: number, rng:
   return cropViews(bank, indices, crop, views);
 }
 
+export interface SamplerState {
+  order: number[];
+  pos: number;
+  rng: RngState;
+}
+
 /** An endless seeded sequence of shuffled epochs over n items. */
 export class EpochSampler {
   private order: number[] = [];
   private pos = 0;
 
   constructor(private readonly n: number, private readonly rng: Rng) {}
+
+  getState(): SamplerState {
+    return { order: [...this.order], pos: this.pos, rng: this.rng.getState() };
+  }
+
+  setState(state: SamplerState): void {
+    this.order = [...state.order];
+    this.pos = state.pos;
+    this.rng.setState(state.rng);
+  }
 
   take(count: number): number[] {
     const out: number[] = [];

@@ -5,6 +5,7 @@
  * Images are not auto-rotated from EXIF orientation: VOC box coordinates refer
  * to the stored pixel grid, and every loader here must agree on that grid.
  */
+import { existsSync } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../results/store.js';
@@ -21,8 +22,14 @@ export interface FloatImage {
 
 export type Fit = 'resize' | 'center-crop' | 'cover';
 
+/** libvips messages span lines; errors here are one line. */
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+}
+
+function unreadable(path: string, err: unknown): UserError {
+  if (!existsSync(path)) return new UserError(`${path}: image file not found; restore it, or remove it from the dataset's listing`);
+  return new UserError(`${path}: cannot decode the image (${describe(err)}); expected a readable JPEG or PNG`);
 }
 
 async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage> {
@@ -34,7 +41,7 @@ async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage>
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new UserError(`${path}: cannot decode the image (${describe(err)}); expected a readable JPEG or PNG`);
+    throw unreadable(path, err);
   }
   const { data, info } = result;
   if (info.channels !== 3) {
@@ -71,6 +78,11 @@ export async function loadImageRegion(
   return decodeToFloat(pipeline, path);
 }
 
+/** Decodes the whole file (a header read would miss a truncated one) at a tiny size; a UserError when it cannot. */
+export async function checkImage(path: string): Promise<void> {
+  await decodeToFloat(sharp(path).resize(8, 8, { fit: 'fill' }), path);
+}
+
 export function toUint8(img: FloatImage): Uint8Array {
   const out = new Uint8Array(img.data.length);
   for (let i = 0; i < img.data.length; i++) {
@@ -91,7 +103,7 @@ export async function imageSize(path: string): Promise<{ width: number; height: 
   try {
     meta = await sharp(path).metadata();
   } catch (err) {
-    throw new UserError(`${path}: cannot read the image (${describe(err)}); expected a readable JPEG or PNG`);
+    throw unreadable(path, err);
   }
   if (!meta.width || !meta.height) {
     throw new UserError(`${path}: the image has no size; expected a readable JPEG or PNG`);

@@ -8,6 +8,7 @@ import type { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import { DATASET_MEAN_RGB } from './image.js';
 import { VOID_LABEL } from './palette.js';
+import { BadSamples } from './samples.js';
 import type { VocDataset } from './voc.js';
 
 export type MaskKind = 'center' | 'random-block' | 'random-region';
@@ -306,11 +307,13 @@ export async function segmentationShapes(
   ids: string[],
   size: number,
   max = Infinity,
+  bad = new BadSamples(),
 ): Promise<Uint8Array[]> {
   const shapes: Uint8Array[] = [];
   for (const id of ids) {
     if (shapes.length >= max) break;
-    const seg = await ds.segmentation(id);
+    const seg = await bad.tryLoad(() => ds.segmentation(id));
+    if (!seg) continue;
     const { width, height, labels } = seg;
     const present = new Set<number>();
     for (let i = 0; i < labels.length; i++) {

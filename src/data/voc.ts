@@ -5,10 +5,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { UserError } from '../errors.js';
 import { imageSize } from './image.js';
-import { readLabelPng } from './palette.js';
+import { readLabelPng, VOID_LABEL } from './palette.js';
 
 export const VOC_CLASSES: readonly string[] = [
   'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
@@ -121,10 +121,12 @@ export class VocDataset {
       );
     }
     const text = await readText(path, `ImageSets/${task} split file`);
-    return text
+    const ids = text
       .split(/\r?\n/)
       .map((line) => line.trim().split(/\s+/)[0])
       .filter((id) => id !== undefined && id.length > 0);
+    if (ids.length === 0) throw new UserError(`${path}: the '${split}' split lists no images; expected one image id per line`);
+    return ids;
   }
 
   async classLabels(cls: string, split: string): Promise<Map<string, 1 | -1 | 0>> {
@@ -152,6 +154,11 @@ export class VocDataset {
     if (cached) return cached;
     const path = join(this.root, 'Annotations', `${id}.xml`);
     const xml = await readText(path, 'annotation XML');
+    // The parser accepts truncated XML silently; the validator says where it breaks.
+    const valid = XMLValidator.validate(xml);
+    if (valid !== true) {
+      throw new UserError(`${path}:${valid.err.line}:${valid.err.col}: malformed XML (${valid.err.msg}); expected a VOC annotation file`);
+    }
     let doc: Record<string, unknown>;
     try {
       doc = this.parser.parse(xml) as Record<string, unknown>;
@@ -196,6 +203,19 @@ export class VocDataset {
         `${this.root}: no segmentations (expected SegmentationClass/ and ImageSets/Segmentation/); use VOC2012 from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/`,
       );
     }
-    return readLabelPng(join(this.root, 'SegmentationClass', `${id}.png`));
+    const path = join(this.root, 'SegmentationClass', `${id}.png`);
+    const map = await readLabelPng(path);
+    const image = await imageSize(this.imagePath(id));
+    if (map.width !== image.width || map.height !== image.height) {
+      throw new UserError(`${path}: label map is ${map.width}x${map.height} but its image ${this.imagePath(id)} is ${image.width}x${image.height}; label maps must match their image pixel for pixel`);
+    }
+    const classes = this.classes.length;
+    const at = map.labels.findIndex((v) => v > classes && v !== VOID_LABEL);
+    if (at >= 0) {
+      throw new UserError(
+        `${path}: label ${map.labels[at]} at pixel ${at % map.width},${Math.floor(at / map.width)} is not a class of this dataset (0 background, 1..${classes}, ${VOID_LABEL} void); expected a VOC palette label map`,
+      );
+    }
+    return map;
   }
 }

@@ -13,6 +13,7 @@ import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
 import { cropBatch, cropViews, EpochSampler, loadImageBank, type CropView, type ImageBank } from '../data/batches.js';
 import { readImageFolder } from '../data/folder.js';
+import { BadSamples } from '../data/samples.js';
 import { VocDataset } from '../data/voc.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { buildFcHead, FeatureScaler, predictInBatches, variablesOf } from './features.js';
@@ -132,8 +133,12 @@ export const classification: DownstreamTask = async (job) => {
   const encoder: TransferEncoder = await loadTransferEncoder(job, config.layer);
   const size = encoder.inputSize;
   const loadSize = Math.round(size * 1.15);
-  const trainBank = await loadImageBank(data.train.paths, loadSize);
-  const testBank = await loadImageBank(data.test.paths, loadSize);
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const trainBank = await loadImageBank(data.train.paths, loadSize, 'cover', bad);
+  const testBank = await loadImageBank(data.test.paths, loadSize, 'cover', bad);
+  // Labels follow the images that loaded.
+  const trainLabels = trainBank.kept.map((i) => data.train.labels[i]);
+  const testLabels = testBank.kept.map((i) => data.test.labels[i]);
   const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
   logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
@@ -157,7 +162,7 @@ export const classification: DownstreamTask = async (job) => {
       const x = tf.tensor4d(cropBatch(trainBank, idx, size, cropRng), [idx.length, size, size, 3]);
       optimizer.step(() => {
         const feats = scaler.apply(encoder.model.apply(x, { training: true }) as tf.Tensor);
-        return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => data.train.labels[i]), data.exclusive);
+        return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive);
       });
       x.dispose();
     }
@@ -172,7 +177,7 @@ export const classification: DownstreamTask = async (job) => {
       const feats = new Float32Array(idx.length * featSize);
       idx.forEach((i, b) => feats.set(cache[viewRng.int(views.length)].subarray(i * featSize, (i + 1) * featSize), b * featSize));
       const f = tf.tensor(feats, [idx.length, ...encoder.featureShape]);
-      optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => data.train.labels[i]), data.exclusive));
+      optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive));
       f.dispose();
     }
   }
@@ -198,7 +203,7 @@ export const classification: DownstreamTask = async (job) => {
   data.classes.forEach((cls, j) => {
     ap[cls] = averagePrecision(
       testIdx.map((i) => scores[i * c + j]),
-      testIdx.map((i) => data.test.labels[i][j]),
+      testIdx.map((i) => testLabels[i][j]),
       config.apMethod,
     );
   });
@@ -208,9 +213,14 @@ export const classification: DownstreamTask = async (job) => {
     for (const i of testIdx) {
       const row = scores.subarray(i * c, (i + 1) * c);
       const best = row.indexOf(Math.max(...row));
-      if (data.test.labels[i][best] === 1) correct += 1;
+      if (testLabels[i][best] === 1) correct += 1;
     }
     summary.accuracy = correct / n;
   }
-  return { summary, perClass: { AP: ap }, imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0 };
+  return {
+    summary,
+    perClass: { AP: ap },
+    imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0,
+    skippedSamples: bad.skipped,
+  };
 };

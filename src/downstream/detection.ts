@@ -19,7 +19,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { EpochSampler, loadImageBank, mapLimit, stackImages } from '../data/batches.js';
-import { loadImage } from '../data/image.js';
+import { checkImage, loadImage } from '../data/image.js';
+import { BadSamples } from '../data/samples.js';
 import { VocDataset, type VocAnnotation } from '../data/voc.js';
 import { logLine, Progress } from '../engine/log.js';
 import { Rng } from '../engine/random.js';
@@ -133,12 +134,18 @@ async function loadSplit(
   size: number,
   proposalFile: { path: string; boxes: Map<string, Box[]> } | null,
   windows: Box[],
+  bad: BadSamples,
 ): Promise<DetImage[]> {
   const all = await voc.ids(split);
   const ids = max === undefined ? all : all.slice(0, max);
   const fromFile = proposalFile ? proposalsForIds(proposalFile.path, proposalFile.boxes, ids) : null;
-  return mapLimit(ids, 8, async (id, i) => {
-    const annotation = await voc.annotation(id);
+  // Images are read again at every step and test pass; a bad one is found (and stops or is skipped) here, once.
+  const loaded = await bad.map(ids, async (id) => {
+    await checkImage(voc.imagePath(id));
+    return voc.annotation(id);
+  });
+  return loaded.map(({ index: i, value: annotation }) => {
+    const id = ids[i];
     const sx = size / annotation.width;
     const sy = size / annotation.height;
     const truth: GroundTruth[] = [];
@@ -402,7 +409,6 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
           const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
           return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
         });
-        if (!Number.isFinite(loss)) throw new Error(`detection: loss became ${loss} at step ${step}`);
         progress.update(step, `loss ${loss.toFixed(4)}`);
       } finally {
         tf.dispose([input, labels, targets, weights]);
@@ -456,11 +462,12 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
     const [fh, fw, fc] = encoder.featureShape;
     const windows = proposalFile ? [] : slidingWindows(size);
     // Images without a non-difficult box give no foreground RoI; Fast R-CNN drops them too.
-    const train = (await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows)).filter((img) => img.truth.length > 0);
+    const bad = new BadSamples(job.dataset.onBadSample);
+    const train = (await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows, bad)).filter((img) => img.truth.length > 0);
     if (train.length === 0) {
       throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.trainSplit}.txt`)}: no image of the split has a non-difficult object box; detection needs annotated objects`);
     }
-    const test = await loadSplit(voc, config.testSplit, config.maxTestImages, size, proposalFile, windows);
+    const test = await loadSplit(voc, config.testSplit, config.maxTestImages, size, proposalFile, windows, bad);
     const imagesPerStep = Math.min(IMAGES_PER_STEP, config.batchSize);
     logLine(
       `detection/${job.protocol} on ${job.method}: ${train.length} train, ${test.length} test images, ${classes} classes, ${size}px, conv5 ${fh}x${fw}x${fc}, ` +
@@ -488,7 +495,7 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
       if (Number.isNaN(mAP)) {
         throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.testSplit}.txt`)}: no test image has a non-difficult object box; detection mAP needs annotated test objects`);
       }
-      return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * imagesPerStep) / trainSeconds };
+      return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * imagesPerStep) / trainSeconds, skippedSamples: bad.skipped };
     } finally {
       head.dispose();
       scaler.dispose();

@@ -8,9 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { loadModel } from '../engine/checkpoint.js';
+import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
 import { listDatasetImages, loadImageBank } from '../data/batches.js';
 import { readImageFolder } from '../data/folder.js';
+import { BadSamples } from '../data/samples.js';
 import { savePng } from '../data/image.js';
 import { applyMask, makeMask, type Mask, type MaskKind } from '../data/masks.js';
 import { inpaintingScores, meanInpaintingScores, type InpaintingScores } from '../metrics/index.js';
@@ -72,15 +74,29 @@ export function maskFor(kind: MaskKind, size: number, rng: Rng): Mask {
   return makeMask(size, rng, { kind });
 }
 
+/** Loads a saved generator, refusing a checkpoint of another network (e.g. an encoder, which maps images to features). */
+export async function loadGenerator(dir: string): Promise<tf.LayersModel> {
+  const model = await loadModel(dir);
+  const [input, output] = [model.inputs[0].shape, model.outputs[0].shape];
+  if (input.length !== 4 || input[3] !== 3 || output.length !== 4 || input.slice(1).join() !== output.slice(1).join()) {
+    model.dispose();
+    throw new UserError(
+      `${dir}: not an inpainting generator (it maps [${input.slice(1)}] to [${output.slice(1)}], a generator maps an image to an image of the same size); pass a pretext job folder or its generator/ folder`,
+    );
+  }
+  return model;
+}
+
 export const inpainting: DownstreamTask = async (job) => {
   const { config } = job;
-  const generator = await loadModel(job.generatorDir);
+  const generator = await loadGenerator(job.generatorDir);
   const size = generator.inputs[0].shape[1] as number;
   const paths = config.images
     ? (await readImageFolder(config.images)).images.map((im) => im.path)
     : await listDatasetImages(job.dataset, config.testSplit);
   const chosen = config.maxTestImages === undefined ? paths : paths.slice(0, config.maxTestImages);
-  const bank = await loadImageBank(chosen, size);
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const bank = await loadImageBank(chosen, size, 'cover', bad);
   // Masks depend on the seed alone, so every method of a seed fills the same holes.
   const rng = new Rng(job.seed).fork('inpainting-masks');
   const masks = bank.images.map(() => maskFor(config.mask, size, rng));
@@ -110,5 +126,6 @@ export const inpainting: DownstreamTask = async (job) => {
     summary: { l1: ours.l1, l2: ours.l2, psnr: ours.psnr, baseline_l1: baseline.l1, baseline_l2: baseline.l2, baseline_psnr: baseline.psnr },
     samples,
     imgPerSec: bank.images.length / seconds,
+    skippedSamples: bad.skipped,
   };
 };

@@ -72,18 +72,19 @@ export async function loadTransferEncoder(job: DownstreamJob, layer: EncoderLaye
 export class TransferOptimizer {
   private readonly head: tf.Optimizer;
   private readonly encoder: tf.Optimizer | null;
+  private steps = 0;
 
   constructor(
     private readonly headVars: tf.Variable[],
     private readonly encoderVars: tf.Variable[],
-    lr: number,
+    private readonly lr: number,
     encoderLrScale: number,
   ) {
     this.head = tf.train.adam(lr);
     this.encoder = encoderVars.length > 0 && encoderLrScale > 0 ? tf.train.adam(lr * encoderLrScale) : null;
   }
 
-  /** Computes gradients of `loss` once and applies them with each optimiser. */
+  /** Computes gradients of `loss` once and applies them with each optimiser; a NaN or infinite loss stops the job. */
   step(loss: () => tf.Scalar): number {
     const vars = this.encoder ? [...this.headVars, ...this.encoderVars] : this.headVars;
     const value = tf.tidy(() => {
@@ -100,6 +101,8 @@ export class TransferOptimizer {
     });
     const out = value.dataSync()[0];
     value.dispose();
+    this.steps += 1;
+    if (!Number.isFinite(out)) throw new UserError(`downstream training: loss became ${out} at step ${this.steps}; lower lr (${this.lr}) and rerun`);
     return out;
   }
 

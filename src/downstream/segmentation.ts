@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { EpochSampler, loadImageBank, stackImages } from '../data/batches.js';
+import { BadSamples } from '../data/samples.js';
 import { VocDataset } from '../data/voc.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
@@ -78,22 +79,24 @@ export const segmentation: DownstreamTask = async (job) => {
   const size = encoder.inputSize;
   logLine(`segmentation/${job.protocol} on ${job.method}: ${trainIds.length} train, ${testIds.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
 
-  const trainBank = await loadImageBank(trainIds.map((id) => voc.imagePath(id)), size);
-  const trainLabels = await Promise.all(
-    trainIds.map(async (id) => {
-      const seg = await voc.segmentation(id);
-      return resizeLabels(seg.labels, seg.width, seg.height, size);
-    }),
-  );
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const trainBank = await loadImageBank(trainIds.map((id) => voc.imagePath(id)), size, 'cover', bad);
+  // A sample needs both its image and its label map; either one bad leaves it out (or stops the job).
+  const train = await bad.map(trainBank.kept, async (i) => {
+    const seg = await voc.segmentation(trainIds[i]);
+    return resizeLabels(seg.labels, seg.width, seg.height, size);
+  });
+  const trainImages = train.map((t) => trainBank.images[t.index]);
+  const trainLabels = train.map((t) => t.value);
   // Mirrored copies double the training set; labels mirror with them.
-  const images = [...trainBank.images, ...trainBank.images.map((im) => mirror(im, size, 3) as Float32Array)];
+  const images = [...trainImages, ...trainImages.map((im) => mirror(im, size, 3) as Float32Array)];
   const labels = [...trainLabels, ...trainLabels.map((l) => mirror(l, size, 1) as Uint8Array)];
 
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
   const stack = (idx: number[]) => stackImages(images, idx);
-  const calibration = Math.min(64, trainBank.images.length);
+  const calibration = Math.min(64, trainImages.length);
   calibrateEncoder(encoder, config.rescale, stack(Array.from({ length: calibration }, (_, i) => i)), calibration);
   // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs.
   const initialFeatures = await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
@@ -124,10 +127,11 @@ export const segmentation: DownstreamTask = async (job) => {
   optimizer.dispose();
 
   // Test at each image's own resolution.
-  const testBank = await loadImageBank(testIds.map((id) => voc.imagePath(id)), size);
+  const testBank = await loadImageBank(testIds.map((id) => voc.imagePath(id)), size, 'cover', bad);
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
-  for (const [i, id] of testIds.entries()) {
-    const seg = await voc.segmentation(id);
+  for (const [i, index] of testBank.kept.entries()) {
+    const seg = await bad.tryLoad(() => voc.segmentation(testIds[index]));
+    if (!seg) continue;
     const pred = tf.tidy(() => {
       const feats = scaler.apply(encoder.model.predict(tf.tensor4d(testBank.images[i], [1, size, size, 3])) as tf.Tensor);
       const logits = head.predict(feats) as tf.Tensor4D;
@@ -150,5 +154,6 @@ export const segmentation: DownstreamTask = async (job) => {
     summary: { meanIU: iou.mean, pixelAcc: pixelAccuracy(confusion) },
     perClass: { IoU: perClassIoU },
     imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0,
+    skippedSamples: bad.skipped,
   };
 };

@@ -22,6 +22,8 @@ export interface DownstreamOutcome {
   /** PNG paths relative to the job folder. */
   samples?: string[];
   imgPerSec: number;
+  /** "file: why" of each sample left out under onBadSample "skip". */
+  skippedSamples: string[];
 }
 
 export type DownstreamTask = (job: DownstreamJob) => Promise<DownstreamOutcome>;

@@ -92,7 +92,7 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
         const expected = expectedBytes(specs);
         if (weightData.byteLength !== expected) {
           throw new UserError(
-            `${dir}: weight files hold ${weightData.byteLength} bytes but model.json describes ${expected}; the checkpoint is damaged, delete it and rerun the job that writes it`,
+            `${dir}: weight files hold ${weightData.byteLength} bytes but model.json describes ${expected}; the checkpoint is damaged: delete the job folder that holds it and rerun (bench run then trains it again)`,
           );
         }
         return [specs, weightData];

@@ -20,6 +20,16 @@ export function hashSeed(seed: number, label: string): number {
   return h >>> 0;
 }
 
+/** Everything a stream needs to continue where it was (a training checkpoint holds these). */
+export interface RngState {
+  seed: number;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  spareNormal: number | null;
+}
+
 /** sfc32-style generator: small, fast, and good enough for data order and masks. */
 export class Rng {
   private a: number;
@@ -44,6 +54,16 @@ export class Rng {
   /** An integer seed for libraries that take one (tfjs initialisers). */
   intSeed(label: string): number {
     return hashSeed(this.seed, label) % 2147483647;
+  }
+
+  getState(): RngState {
+    return { seed: this.seed, a: this.a, b: this.b, c: this.c, d: this.d, spareNormal: this.spareNormal };
+  }
+
+  /** Continues from a saved state, in place, so closures holding this stream follow. */
+  setState(state: RngState): void {
+    if (state.seed !== this.seed) throw new Error(`Rng state of seed ${state.seed} restored into the stream of seed ${this.seed}`);
+    ({ a: this.a, b: this.b, c: this.c, d: this.d, spareNormal: this.spareNormal } = state);
   }
 
   nextUint32(): number {

@@ -52,9 +52,9 @@ export function contentHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
 }
 
-/** Fields that only change logging, not the numbers, stay out of the hash. */
-function pretextKey(config: PretextConfig): Omit<PretextConfig, 'logEvery' | 'name'> {
-  const { logEvery: _logEvery, name: _name, ...rest } = config;
+/** Fields that only change logging or checkpointing, not the numbers, stay out of the hash. */
+function pretextKey(config: PretextConfig): Omit<PretextConfig, 'logEvery' | 'checkpointEvery' | 'name'> {
+  const { logEvery: _logEvery, checkpointEvery: _checkpointEvery, name: _name, ...rest } = config;
   return rest;
 }
 

@@ -4,7 +4,7 @@
  * exists is reused; metrics.json is written last, so only a finished job is
  * ever trusted.
  */
-import { access, cp, readdir, readFile } from 'node:fs/promises';
+import { access, cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
@@ -13,7 +13,8 @@ import { logLine } from '../engine/log.js';
 import { writeSyntheticVoc } from '../data/synthetic.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
 import { DOWNSTREAM_TASKS } from '../downstream/index.js';
-import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { LOCK_FILE, RunLock } from '../results/lock.js';
+import { isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
 import type { DatasetConfig, Experiment } from './types.js';
@@ -22,7 +23,13 @@ export interface RunOptions {
   backend: BackendChoice;
   /** Folder holding results/<experiment>/; default ./results. */
   resultsRoot?: string;
+  /** Wait for another `bench run` of the same experiment instead of stopping. */
+  wait?: boolean;
 }
+
+/** A pretext job's training checkpoints, beside its folder (which only exists once the job is done). */
+export const PARTIAL_SUFFIX = '.partial';
+const STATE_FILE = 'state.bin';
 
 export interface JobMetrics {
   id: string;
@@ -37,6 +44,8 @@ export interface JobMetrics {
   summary: Record<string, number>;
   perClass?: Record<string, Record<string, number>>;
   samples?: string[];
+  /** Samples left out under onBadSample "skip" ("file: why"); absent when none were. */
+  skippedSamples?: string[];
 }
 
 export const RESULTS_COLUMNS = ['experiment', 'method', 'task', 'protocol', 'seed', 'metric', 'value', 'backend', 'wall_s', 'img_per_s', 'job'];
@@ -51,8 +60,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
-  voc: 'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder)',
-  folder: 'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration)',
+  voc:
+    'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder); ' +
+    'expected <root>/JPEGImages/<id>.jpg, <root>/Annotations/<id>.xml, <root>/ImageSets/Main/<split>.txt (and for segmentation <root>/SegmentationClass/<id>.png, <root>/ImageSets/Segmentation/<split>.txt)',
+  folder:
+    'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration); ' +
+    'expected <root>/<split>/<class>/*.jpg|png, or <root>/<class>/*.jpg|png',
 };
 
 /** Synthesizes datasets that ask for it and are missing; fails early, naming every other missing dataset. */
@@ -97,9 +110,42 @@ async function findPretextElsewhere(resultsRoot: string, job: PlannedPretext, ow
   return null;
 }
 
-async function runPretext(job: PlannedPretext, outDir: string, backend: string): Promise<JobMetrics> {
+/**
+ * Temporary files and folders of a run that was killed (they are renamed into
+ * place only when whole). Called with the lock held, so no live run owns them.
+ */
+async function removeLeftovers(dir: string, depth = 3): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    // A lock being taken by another process is its own business.
+    if (entry.name.startsWith(LOCK_FILE)) continue;
+    if (isTempName(entry.name)) {
+      await rm(path, { recursive: true, force: true });
+      removed += 1;
+    } else if (entry.isDirectory() && depth > 1) {
+      removed += await removeLeftovers(path, depth - 1);
+    }
+  }
+  return removed;
+}
+
+async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await PRETEXT_METHODS[job.config.method]({ config: job.config, model: job.model, dataset: job.dataset, seed: job.seed, outDir });
+  const outcome = await PRETEXT_METHODS[job.config.method]({
+    config: job.config,
+    model: job.model,
+    dataset: job.dataset,
+    seed: job.seed,
+    outDir,
+    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+  });
   return {
     id: job.id,
     stage: 'pretext',
@@ -109,7 +155,12 @@ async function runPretext(job: PlannedPretext, outDir: string, backend: string):
     wallSeconds: (performance.now() - started) / 1000,
     imgPerSec: outcome.imgPerSec,
     summary: outcome.summary,
+    ...skipped(outcome.skippedSamples),
   };
+}
+
+function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
+  return list.length > 0 ? { skippedSamples: list } : {};
 }
 
 async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
@@ -137,6 +188,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir:
     summary: outcome.summary,
     perClass: outcome.perClass,
     samples: outcome.samples,
+    ...skipped(outcome.skippedSamples),
   };
 }
 
@@ -168,7 +220,18 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
   const resultsDir = join(resultsRoot, exp.name);
   await prepareDatasets(exp);
   const backend = await initBackend(opts.backend);
+  const lock = await RunLock.acquire(resultsDir, { wait: opts.wait });
+  try {
+    return await runLocked(exp, resultsRoot, resultsDir, backend);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: string, backend: { name: string; reason: string }): Promise<RunSummary> {
   logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
+  const leftovers = await removeLeftovers(resultsDir);
+  if (leftovers > 0) logLine(`experiment ${exp.name}: removed ${leftovers} temporary file(s) of an interrupted run`);
 
   const plan = makePlan(exp, backend.name);
   await writeJsonAtomic(join(resultsDir, 'plan.json'), {
@@ -209,16 +272,19 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
         logLine(`${label}: running in ${relative(process.cwd(), outDir)}`);
         // The whole job folder is built under a temporary name and renamed in when done.
         let result: JobMetrics | undefined;
+        const partialDir = `${outDir}${PARTIAL_SUFFIX}`;
         await writeDirAtomic(outDir, async (tmp) => {
           await writeJsonAtomic(join(tmp, 'config.json'), { ...jobConfig(job), backend: backend.name });
           result =
             job.stage === 'pretext'
-              ? await runPretext(job, tmp, backend.name)
+              ? await runPretext(job, tmp, partialDir, backend.name)
               : await runDownstream(job, tmp, join(resultsDir, job.dependsOn), backend.name);
           await writeJsonAtomic(join(tmp, 'metrics.json'), result);
         });
         if (!result) throw new Error(`job ${job.id} produced no metrics`);
-        logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)`);
+        await rm(partialDir, { recursive: true, force: true });
+        const skippedNote = result.skippedSamples ? `; ${result.skippedSamples.length} bad sample(s) skipped` : '';
+        logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)${skippedNote}`);
         summary.ran.push(job.id);
       }
     }
@@ -226,6 +292,10 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
   }
   await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
   logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
+  const bad = [...new Set(metrics.flatMap((m) => m.skippedSamples ?? []))];
+  if (bad.length > 0) {
+    logLine(`experiment ${exp.name}: ${bad.length} bad sample(s) skipped (onBadSample "skip"; listed per job in metrics.json):\n  ${bad.join('\n  ')}`);
+  }
   return summary;
 }
 

@@ -1,5 +1,6 @@
 /** The experiment file's shape after validation and defaults (see schema.json). */
 import type { MaskKind } from '../data/masks.js';
+import type { OnBadSample } from '../data/samples.js';
 
 export type DatasetFormat = 'voc' | 'folder';
 
@@ -15,6 +16,8 @@ export interface DatasetConfig {
   /** Absolute after loading. */
   root: string;
   synthesize?: SynthesizeConfig;
+  /** Default stop; not filled in, so existing job keys stay as they were. */
+  onBadSample?: OnBadSample;
 }
 
 export interface ModelConfig {
@@ -47,6 +50,7 @@ export interface PretextConfig {
   loadScale: number;
   maxImages?: number;
   logEvery: number;
+  checkpointEvery: number;
 }
 
 export type TaskName = 'classification' | 'detection' | 'segmentation' | 'inpainting';

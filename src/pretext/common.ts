@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { saveModel } from '../engine/checkpoint.js';
 import { cropBatch, listDatasetImages, loadImageBank } from '../data/batches.js';
+import type { BadSamples } from '../data/samples.js';
 import { applyMask, makeMask } from '../data/masks.js';
 import { alexnetWidths } from '../models/alexnet.js';
 import { buildContextEncoder } from '../models/context-encoder.js';
@@ -42,11 +43,11 @@ export async function saveEncoderAndGenerator(job: PretextJob, models: PretextMo
  * [0, 1], averaged per image. The masks come from the experiment seed alone,
  * so every method of a seed is scored on the same holes.
  */
-export async function evaluateHeldout(job: PretextJob, generator: tf.LayersModel): Promise<number> {
+export async function evaluateHeldout(job: PretextJob, generator: tf.LayersModel, bad: BadSamples): Promise<number> {
   const { config, model } = job;
   const size = model.inputSize;
   const paths = (await listDatasetImages(job.dataset, config.heldoutSplit)).slice(0, config.heldoutImages);
-  const bank = await loadImageBank(paths, size);
+  const bank = await loadImageBank(paths, size, 'cover', bad);
   const maskRng = new Rng(job.seed).fork('heldout-masks');
   const per = size * size * 3;
   let total = 0;

@@ -11,7 +11,7 @@ import type { PretextMethod } from './types.js';
 
 export const trainContextEncoder: PretextMethod = (job) =>
   trainReconstruction(job, {
-    async makeMaskFactory(job) {
+    async makeMaskFactory(job, _rng, bad) {
       const { config, model } = job;
       let shapes: Uint8Array[] | undefined;
       // The paper pastes object shapes from VOC 2012 segmentations; use the dataset's own when it has them.
@@ -19,7 +19,7 @@ export const trainContextEncoder: PretextMethod = (job) =>
         const voc = await VocDataset.open(job.dataset.root);
         if (voc.hasSegmentation()) {
           const ids = await voc.ids('trainval', 'Segmentation');
-          shapes = await segmentationShapes(voc, ids, model.inputSize, 400);
+          shapes = await segmentationShapes(voc, ids, model.inputSize, 400, bad);
           logLine(`pretext ${config.name}: ${shapes.length} random-region shapes from ${voc.root}/SegmentationClass`);
         }
       }

@@ -6,10 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { Rng } from '../engine/random.js';
+import { Rng, type RngState } from '../engine/random.js';
 import { Progress, logLine } from '../engine/log.js';
-import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank } from '../data/batches.js';
+import { loadTrainingState, nonFiniteWeight, saveTrainingState, type TrainingParts } from '../engine/train-state.js';
+import { UserError } from '../errors.js';
+import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank, type SamplerState } from '../data/batches.js';
 import { applyMask, type Mask } from '../data/masks.js';
+import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
 import { writeFileAtomic } from '../results/store.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
@@ -18,7 +21,7 @@ import type { PretextJob, PretextOutcome } from './types.js';
 
 export interface ReconstructionSetup {
   /** Prepares what masks need (e.g. shapes from the dataset) and returns the per-image mask maker. */
-  makeMaskFactory(job: PretextJob, rng: Rng): Promise<(rng: Rng) => Mask>;
+  makeMaskFactory(job: PretextJob, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
 }
 
 interface StepLosses {
@@ -45,6 +48,18 @@ function batchTensors(images: Float32Array, size: number, masks: Mask[]): { inpu
   };
 }
 
+/** The loop's own part of a training checkpoint. */
+interface LoopState {
+  key: string;
+  step: number;
+  trainSeconds: number;
+  last: StepLosses;
+  rows: (string | number)[][];
+  sampler: SamplerState;
+  crops: RngState;
+  masks: RngState;
+}
+
 function largestPowerOfTwoAtMost(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
@@ -58,8 +73,9 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
 
   let paths = await listDatasetImages(job.dataset, config.split);
   if (config.maxImages !== undefined) paths = paths.slice(0, config.maxImages);
-  const bank: ImageBank = await loadImageBank(paths, loadSize);
-  const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'));
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const bank: ImageBank = await loadImageBank(paths, loadSize, 'cover', bad);
+  const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
   logLine(`pretext ${config.name}: ${bank.images.length} images at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
   const models: PretextModels = buildPretextModels(job);
@@ -75,12 +91,35 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
   const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
   const cropRng = rng.fork('crops');
   const maskRng = rng.fork('masks');
-  const rows: (string | number)[][] = [];
+  let rows: (string | number)[][] = [];
+  let last: StepLosses = { loss: NaN, rec: NaN, adv: null, d: null };
+  let firstStep = 1;
+  let priorSeconds = 0;
+  let savedStep = 0;
+  const parts: TrainingParts = {
+    models: disc ? { generator: models.generator, discriminator: disc } : { generator: models.generator },
+    optimizers: optD ? { generator: optG, discriminator: optD } : { generator: optG },
+  };
+  if (job.resume) {
+    const state = (await loadTrainingState(job.resume.file, parts)) as LoopState | null;
+    if (state && state.key !== job.resume.key) {
+      throw new UserError(`${job.resume.file}: training checkpoint of job ${state.key}, not of this job (${job.resume.key}); delete it to restart this job from step 0`);
+    }
+    if (state) {
+      ({ rows, last, step: savedStep } = state);
+      firstStep = state.step + 1;
+      priorSeconds = state.trainSeconds;
+      sampler.setState(state.sampler);
+      cropRng.setState(state.crops);
+      maskRng.setState(state.masks);
+      logLine(`pretext ${config.name}: resuming at step ${firstStep} of ${config.steps} from ${job.resume.file}`);
+    }
+  }
   const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
   const started = performance.now();
-  let last: StepLosses = { loss: NaN, rec: NaN, adv: null, d: null };
+  const seconds = (): number => priorSeconds + (performance.now() - started) / 1000;
 
-  for (let step = 1; step <= config.steps; step++) {
+  for (let step = firstStep; step <= config.steps; step++) {
     const indices = sampler.take(config.batchSize);
     const images = cropBatch(bank, indices, size, cropRng);
     const masks = indices.map(() => maskFor(maskRng));
@@ -136,16 +175,38 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     target.dispose();
     weight.dispose();
 
-    const elapsed = (performance.now() - started) / 1000;
-    const imgPerSec = (step * config.batchSize) / elapsed;
-    if (!Number.isFinite(last.loss)) throw new Error(`pretext ${config.name}: loss became ${last.loss} at step ${step}; lower lr`);
+    const imgPerSec = ((step - firstStep + 1) * config.batchSize) / ((performance.now() - started) / 1000);
+    const stop = (what: string): UserError => {
+      progress.stop();
+      const kept = job.resume && savedStep > 0 ? `the last good checkpoint (step ${savedStep}) stays in ${job.resume.file}` : 'no checkpoint was written';
+      return new UserError(`pretext ${config.name}: ${what} at step ${step}; ${kept}; lower lr (${config.lr}) and rerun`);
+    };
+    if (!Number.isFinite(last.loss)) throw stop(`loss became ${last.loss}`);
     if (step % config.logEvery === 0 || step === config.steps) {
-      rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), elapsed.toFixed(2)]);
+      rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), seconds().toFixed(2)]);
     }
     progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
+    const checkpointNow = job.resume !== undefined && step % config.checkpointEvery === 0 && step < config.steps;
+    // A finite loss can still leave non-finite weights after its update: never save or keep those.
+    const bad = checkpointNow || step === config.steps ? nonFiniteWeight(Object.values(parts.models)) : null;
+    if (bad) throw stop(`weight ${bad} became NaN or Infinity`);
+    if (job.resume && checkpointNow) {
+      const state: LoopState = {
+        key: job.resume.key,
+        step,
+        trainSeconds: seconds(),
+        last,
+        rows,
+        sampler: sampler.getState(),
+        crops: cropRng.getState(),
+        masks: maskRng.getState(),
+      };
+      await saveTrainingState(job.resume.file, parts, state);
+      savedStep = step;
+    }
   }
   progress.stop();
-  const trainSeconds = (performance.now() - started) / 1000;
+  const trainSeconds = seconds();
   optG.dispose();
   optD?.dispose();
   disc?.dispose();
@@ -154,11 +215,12 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     join(job.outDir, 'log.csv'),
     stringify(rows, { header: true, columns: ['step', 'loss', 'loss_rec', 'loss_adv', 'loss_d', 'img_per_s', 'elapsed_s'] }),
   );
-  const heldout = await evaluateHeldout(job, models.generator);
+  const heldout = await evaluateHeldout(job, models.generator, bad);
   await saveEncoderAndGenerator(job, models);
   models.generator.dispose();
   return {
     summary: { train_seconds: trainSeconds, final_loss: last.loss, heldout_masked_l2: heldout },
     imgPerSec: config.steps > 0 ? (config.steps * config.batchSize) / trainSeconds : 0,
+    skippedSamples: bad.skipped,
   };
 }

@@ -13,6 +13,11 @@ function tempName(path: string): string {
   return `${path}.tmp-${process.pid}-${counter}`;
 }
 
+/** Whether a file or folder name is one of tempName's, i.e. something not yet renamed into place. */
+export function isTempName(name: string): boolean {
+  return /\.tmp-\d+-\d+$/.test(name);
+}
+
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);

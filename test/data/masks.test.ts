@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { Rng } from '../../src/engine/random.js';
 import { UserError } from '../../src/errors.js';
 import { DATASET_MEAN_RGB } from '../../src/data/image.js';
@@ -175,6 +176,7 @@ describe('data/masks', () => {
       labels[35 * 40 + 36] = 5;
       await mkdir(join(root, 'SegmentationClass'));
       await writePalettePng(join(root, 'SegmentationClass', 'a.png'), { width: 40, height: 40, labels });
+      await sharp({ create: { width: 40, height: 40, channels: 3, background: '#808080' } }).jpeg().toFile(join(root, 'JPEGImages', 'a.jpg'));
     });
     after(async () => {
       await rm(root, { recursive: true, force: true });

@@ -62,8 +62,12 @@ describe('data/voc', () => {
     await writeFile(join(root, 'ImageSets', 'Main', 'car_val.txt'), '');
     await writeFile(join(root, 'ImageSets', 'Main', 'chair_val.txt'), '000005 2\n');
     await writeFile(join(root, 'ImageSets', 'Segmentation', 'train.txt'), '000005\n');
-    const labels = Uint8Array.from([0, 0, 9, 9, 255, 9, 7, 255]);
+    // Labels index the dataset's own classes (car 1, chair 2); the label map matches its image's size.
+    const labels = Uint8Array.from([0, 0, 2, 2, 255, 2, 1, 255]);
     await writePalettePng(join(root, 'SegmentationClass', '000005.png'), { width: 4, height: 2, labels });
+    await sharp({ create: { width: 4, height: 2, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toFile(join(root, 'JPEGImages', '000005.jpg'));
   });
   after(async () => {
     await rm(parent, { recursive: true, force: true });
@@ -122,7 +126,7 @@ describe('data/voc', () => {
     const seg = await ds.segmentation('000005');
     assert.equal(seg.width, 4);
     assert.equal(seg.height, 2);
-    assert.deepEqual([...seg.labels], [0, 0, 9, 9, 255, 9, 7, 255]);
+    assert.deepEqual([...seg.labels], [0, 0, 2, 2, 255, 2, 1, 255]);
   });
 
   it('explains a missing or wrong folder', async () => {

@@ -55,7 +55,7 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
   }
 
   it('frozen leaves the encoder as it was; finetune moves only the layers from finetuneFrom up', async () => {
-    const { downstream } = withDefaults({ task: 'classification', finetuneFrom: 'conv3' });
+    const { downstream } = withDefaults({ task: 'classification', protocols: ['frozen', 'finetune'], finetuneFrom: 'conv3' });
     const snapshot = (m: tf.LayersModel) => Object.fromEntries(m.layers.filter((l) => l.weights.length > 0).map((l) => [l.name, l.getWeights()[0].dataSync().slice()]));
     for (const protocol of ['frozen', 'finetune'] as const) {
       const enc = await loadTransferEncoder(job(downstream, protocol), 'pool5');

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'mocha';
-import { loadExperiment, validateExperiment } from '../../src/experiment/load.js';
+import { likelyTypo, loadExperiment, validateExperiment } from '../../src/experiment/load.js';
 import { UserError } from '../../src/errors.js';
 
 const minimal = {
@@ -62,14 +62,57 @@ describe('experiment loading', () => {
     const joined = problems.join('\n');
     assert.match(joined, /\/pretext\/0\/dataset: "nope" is not a key of \/datasets/);
     assert.match(joined, /\/pretext\/1\/name: "random" is used twice/);
-    assert.match(joined, /\/downstream\/0\/dataset: detection needs a dataset of format "voc"/);
+    assert.match(joined, /\/downstream\/0\/dataset: detection needs object boxes \(Annotations\/\*\.xml\), which only datasets of format "voc" have/);
     assert.match(joined, /\/datasets\/folder\/synthesize: only datasets of format "voc"/);
   });
 
   it('gives a UserError naming the file for missing files and bad JSON', async () => {
     await assert.rejects(loadExperiment('/nonexistent/exp.json'), (err: Error) => err instanceof UserError && /\/nonexistent\/exp.json: experiment file not found/.test(err.message));
     const file = await writeExperiment('{ "name": ');
-    await assert.rejects(loadExperiment(file), (err: Error) => err instanceof UserError && err.message.startsWith(`${file}: not valid JSON`));
+    await assert.rejects(loadExperiment(file), (err: Error) => err instanceof UserError && err.message.startsWith(`${file}:1:11: not valid JSON: unexpected end of file`));
+  });
+
+  it('names the line and column of a JSON syntax error, including at the end of the file', async () => {
+    const trailing = await writeExperiment('{\n  "name": "x",\n  "seeds": [1,],\n}');
+    await assert.rejects(loadExperiment(trailing), (err: Error) => err instanceof UserError && err.message.startsWith(`${trailing}:3:15: not valid JSON: trailing comma before ]`));
+    const cut = await writeExperiment('{\n  "name": "x",\n  "seeds": [1');
+    await assert.rejects(loadExperiment(cut), (err: Error) => err instanceof UserError && err.message.startsWith(`${cut}:3:14: not valid JSON: unexpected end of file`));
+    const quote = await writeExperiment("{\n  'name': 'x'\n}");
+    await assert.rejects(loadExperiment(quote), (err: Error) => err instanceof UserError && err.message.startsWith(`${quote}:2:3: not valid JSON: expected a double-quoted field name, found "'"`));
+  });
+
+  it('names the likely typo of an unknown field, else the allowed fields', () => {
+    const problems = validateExperiment({ ...minimal, seed: [1], model: { inputsize: 99 }, pretext: [{ method: 'random', stpes: 3, zebra: 1 }] });
+    const joined = problems.join('\n');
+    assert.match(joined, /^\/: unknown field "seed"; did you mean "seeds"\?$/m);
+    assert.match(joined, /^\/model: unknown field "inputsize"; did you mean "inputSize"\?$/m);
+    assert.match(joined, /^\/pretext\/0: unknown field "stpes"; did you mean "steps"\?$/m);
+    assert.match(joined, /^\/pretext\/0: unknown field "zebra"; allowed fields: method, name, dataset, /m);
+    assert.equal(likelyTypo('holefraction', ['holeFraction', 'overlapPx']), 'holeFraction');
+    assert.equal(likelyTypo('colour', ['method', 'steps']), undefined);
+  });
+
+  it('shows the value given beside the allowed values', () => {
+    const joined = validateExperiment({ ...minimal, pretext: [{ method: 'jigsaw', lr: 0 }] }).join('\n');
+    assert.match(joined, /\/pretext\/0\/method: must be one of "context-encoder", "autoencoder", "random" \(got "jigsaw"\)/);
+    assert.match(joined, /\/pretext\/0\/lr: must be > 0 \(got 0\)/);
+  });
+
+  it('rejects contradictory settings', () => {
+    const joined = validateExperiment({
+      ...minimal,
+      datasets: { synth: { format: 'voc', root: 'x' }, imgs: { format: 'folder', root: 'y' } },
+      downstream: [
+        { task: 'segmentation', dataset: 'imgs' },
+        { task: 'detection', apMethod: 'sklearn' },
+        { task: 'classification', finetuneFrom: 'conv3' },
+        { task: 'classification', protocols: ['finetune'], layer: 'conv2', finetuneFrom: 'conv4' },
+      ],
+    }).join('\n');
+    assert.match(joined, /\/downstream\/0\/dataset: segmentation needs label maps \(SegmentationClass\/\*\.png\), which only datasets of format "voc" have; "imgs" is format "folder"/);
+    assert.match(joined, /\/downstream\/1\/apMethod: "sklearn" is not defined for detection/);
+    assert.match(joined, /\/downstream\/2\/finetuneFrom: only the finetune protocol trains the encoder/);
+    assert.match(joined, /\/downstream\/3\/finetuneFrom: "conv4" is above layer "conv2"/);
   });
 
   it('accepts the committed experiments', async () => {

@@ -28,6 +28,10 @@ describe('experiment plan', () => {
     assert.ok(moved.length > 0);
     assert.ok(moved.every((j) => j.stage === 'downstream' && j.task === exp.downstream[0].task));
 
+    const checkpointing = structuredClone(exp);
+    checkpointing.pretext[0].checkpointEvery += 7;
+    assert.deepEqual(makePlan(checkpointing, 'wasm').map((j) => j.dir), plan.map((j) => j.dir), 'checkpointEvery does not change the numbers, so no job key');
+
     const otherBackend = makePlan(exp, 'cpu');
     assert.ok(otherBackend.every((j, i) => j.dir !== plan[i].dir), 'the backend is part of every job key');
   });

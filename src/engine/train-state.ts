@@ -1,0 +1,178 @@
+/**
+ * A training checkpoint: everything a loop needs to continue bit-identically
+ * after a kill (model weights, Adam moments, step counts and bias-correction
+ * powers, plus the loop's own JSON: step, random streams, sampler position).
+ * One file, written to a temporary name and renamed over the previous one,
+ * so a kill at any moment leaves either the old checkpoint or the new one.
+ *
+ * Layout: 4-byte little-endian header length, the JSON header, then the
+ * tensors' raw bytes in header order.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../results/store.js';
+
+const FORMAT = 'context-encoder-bench training state 1';
+
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
+interface AdamPowers {
+  accBeta1: number;
+  accBeta2: number;
+}
+
+interface Header {
+  format: string;
+  extra: unknown;
+  /** Per group (a model's weights, an optimizer's state), its tensors in order. */
+  groups: Record<string, TensorEntry[]>;
+  adam: Record<string, AdamPowers>;
+}
+
+/** What a checkpoint holds besides the loop's JSON: named models and Adam optimizers. */
+export interface TrainingParts {
+  models: Record<string, tf.LayersModel>;
+  optimizers: Record<string, tf.AdamOptimizer>;
+}
+
+/**
+ * Adam's bias corrections use beta^t, which tfjs keeps as a running product;
+ * setWeights recomputes it with pow(), which differs in the last bits for
+ * beta2 = 0.999, so the exact values travel with the checkpoint.
+ */
+function adamPowers(opt: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
+  return opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+}
+
+/**
+ * The name of the first weight holding NaN or Infinity, or null. The loss
+ * alone does not show it: on wasm a ReLU can clamp a NaN away and the loss
+ * stays finite.
+ */
+export function nonFiniteWeight(models: tf.LayersModel[]): string | null {
+  for (const model of models) {
+    for (const w of model.weights) {
+      if (tf.tidy(() => tf.logicalNot(tf.isFinite(w.read())).any().dataSync()[0])) return w.originalName;
+    }
+  }
+  return null;
+}
+
+export async function saveTrainingState(path: string, parts: TrainingParts, extra: unknown): Promise<void> {
+  const header: Header = { format: FORMAT, extra, groups: {}, adam: {} };
+  const chunks: Uint8Array[] = [];
+  const add = async (group: string, name: string, tensor: tf.Tensor): Promise<void> => {
+    const values = (await tensor.data()) as Float32Array | Int32Array;
+    header.groups[group].push({ name, shape: tensor.shape, dtype: tensor.dtype as TensorEntry['dtype'] });
+    chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice());
+  };
+  for (const [key, model] of Object.entries(parts.models)) {
+    const group = `model:${key}`;
+    header.groups[group] = [];
+    for (const w of model.weights) await add(group, w.originalName, w.read());
+  }
+  for (const [key, opt] of Object.entries(parts.optimizers)) {
+    const group = `adam:${key}`;
+    header.groups[group] = [];
+    const weights = await opt.getWeights();
+    for (const w of weights) await add(group, w.name, w.tensor);
+    // getWeights makes a fresh scalar for the step count; the moments are the live variables.
+    weights[0].tensor.dispose();
+    const { accBeta1, accBeta2 } = adamPowers(opt);
+    header.adam[key] = { accBeta1: (await accBeta1.data())[0], accBeta2: (await accBeta2.data())[0] };
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, json.byteLength, true);
+  await writeFileAtomic(path, Buffer.concat([length, json, ...chunks]));
+}
+
+function damaged(path: string, why: string): UserError {
+  return new UserError(`${path}: training checkpoint is damaged (${why}); delete it to restart this job from step 0`);
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Restores models and optimizers from `path` and returns the loop's JSON, or
+ * null when there is no checkpoint. A truncated file, or one written for
+ * other networks, is an error: resuming must never quietly start over.
+ */
+export async function loadTrainingState(path: string, parts: TrainingParts): Promise<unknown | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (bytes.byteLength < 4) throw damaged(path, `${bytes.byteLength} bytes`);
+  const headerLength = bytes.readUInt32LE(0);
+  if (4 + headerLength > bytes.byteLength) throw damaged(path, `truncated: ${bytes.byteLength} bytes, header alone needs ${4 + headerLength}`);
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Header;
+  } catch (err) {
+    throw damaged(path, `header is not JSON: ${(err as Error).message}`);
+  }
+  if (header.format !== FORMAT) throw damaged(path, `format "${String(header.format)}", expected "${FORMAT}"`);
+  const entries = Object.values(header.groups).flat();
+  const dataBytes = entries.reduce((sum, e) => sum + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
+  if (4 + headerLength + dataBytes !== bytes.byteLength) {
+    throw damaged(path, `truncated: ${bytes.byteLength} bytes, expected ${4 + headerLength + dataBytes}`);
+  }
+
+  let offset = 4 + headerLength;
+  const read = (e: TensorEntry): tf.Tensor => {
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const copy = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * count);
+    offset += 4 * count;
+    return tf.tensor(e.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy), e.shape, e.dtype);
+  };
+  const architecture = (what: string): UserError =>
+    new UserError(`${path}: training checkpoint is for a different network (${what}); delete it to restart this job from step 0`);
+
+  // Check every group against the live networks before changing any of them.
+  for (const [key, model] of Object.entries(parts.models)) {
+    const saved = header.groups[`model:${key}`];
+    if (!saved) throw architecture(`it has no ${key}`);
+    if (saved.length !== model.weights.length) throw architecture(`${key}: ${saved.length} weights saved, the network has ${model.weights.length}`);
+    model.weights.forEach((w, i) => {
+      if (!sameShape(saved[i].shape, w.shape as number[])) {
+        throw architecture(`${key} weight ${w.originalName}: shape [${saved[i].shape}] saved, the network has [${w.shape}]`);
+      }
+    });
+  }
+  for (const key of Object.keys(parts.optimizers)) {
+    if (!header.groups[`adam:${key}`] || !header.adam[key]) throw architecture(`it has no optimizer ${key}`);
+  }
+
+  for (const [group, saved] of Object.entries(header.groups)) {
+    const [kind, key] = group.split(':');
+    if (kind === 'model' && parts.models[key]) {
+      const values = saved.map(read);
+      parts.models[key].setWeights(values);
+      tf.dispose(values);
+    } else if (kind === 'adam' && parts.optimizers[key]) {
+      const values = saved.map((e) => ({ name: e.name, tensor: read(e) }));
+      const opt = parts.optimizers[key];
+      await opt.setWeights(values);
+      tf.dispose(values.map((v) => v.tensor));
+      const powers = adamPowers(opt);
+      tf.tidy(() => {
+        powers.accBeta1.assign(tf.scalar(header.adam[key].accBeta1));
+        powers.accBeta2.assign(tf.scalar(header.adam[key].accBeta2));
+      });
+    } else {
+      offset += saved.reduce((sum, e) => sum + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
+    }
+  }
+  return header.extra;
+}
