@@ -1,7 +1,8 @@
 /**
  * A training checkpoint: everything a loop needs to continue bit-identically
- * after a kill (model weights, Adam moments, step counts and bias-correction
- * powers, plus the loop's own JSON: step, random streams, sampler position).
+ * after a kill (model weights, plain variables such as a head built without
+ * layers, Adam moments, step counts and bias-correction powers, plus the
+ * loop's own JSON: step, random streams, sampler position).
  * One file, written to a temporary name and renamed over the previous one,
  * so a kill at any moment leaves either the old checkpoint or the new one.
  *
@@ -34,10 +35,20 @@ interface Header {
   adam: Record<string, AdamPowers>;
 }
 
-/** What a checkpoint holds besides the loop's JSON: named models and Adam optimizers. */
+/** What a checkpoint holds besides the loop's JSON: named models, variable lists and Adam optimizers. */
 export interface TrainingParts {
   models: Record<string, tf.LayersModel>;
+  /** Trained tensors that belong to no LayersModel, in a fixed order. */
+  variables?: Record<string, tf.Variable[]>;
   optimizers: Record<string, tf.AdamOptimizer>;
+}
+
+/** Every trained tensor of `parts`, with the name a message should give it. */
+function namedWeights(parts: TrainingParts): { name: string; value: tf.Tensor }[] {
+  return [
+    ...Object.values(parts.models).flatMap((m) => m.weights.map((w) => ({ name: w.originalName, value: w.read() as tf.Tensor }))),
+    ...Object.entries(parts.variables ?? {}).flatMap(([key, vars]) => vars.map((v, i) => ({ name: `${key}[${i}]`, value: v as tf.Tensor }))),
+  ];
 }
 
 /**
@@ -54,11 +65,9 @@ function adamPowers(opt: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: t
  * alone does not show it: on wasm a ReLU can clamp a NaN away and the loss
  * stays finite.
  */
-export function nonFiniteWeight(models: tf.LayersModel[]): string | null {
-  for (const model of models) {
-    for (const w of model.weights) {
-      if (tf.tidy(() => tf.logicalNot(tf.isFinite(w.read())).any().dataSync()[0])) return w.originalName;
-    }
+export function nonFiniteWeight(parts: TrainingParts): string | null {
+  for (const { name, value } of namedWeights(parts)) {
+    if (tf.tidy(() => tf.logicalNot(tf.isFinite(value)).any().dataSync()[0])) return name;
   }
   return null;
 }
@@ -75,6 +84,11 @@ export async function saveTrainingState(path: string, parts: TrainingParts, extr
     const group = `model:${key}`;
     header.groups[group] = [];
     for (const w of model.weights) await add(group, w.originalName, w.read());
+  }
+  for (const [key, vars] of Object.entries(parts.variables ?? {})) {
+    const group = `vars:${key}`;
+    header.groups[group] = [];
+    for (const [i, v] of vars.entries()) await add(group, `${key}[${i}]`, v);
   }
   for (const [key, opt] of Object.entries(parts.optimizers)) {
     const group = `adam:${key}`;
@@ -101,11 +115,13 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /**
- * Restores models and optimizers from `path` and returns the loop's JSON, or
- * null when there is no checkpoint. A truncated file, or one written for
- * other networks, is an error: resuming must never quietly start over.
+ * Restores models, variables and optimizers from `path` and returns the
+ * loop's JSON, or null when there is no checkpoint. A truncated file, or one
+ * written for other networks, is an error: resuming must never quietly start
+ * over. `accept` sees the loop's JSON first and may throw (e.g. for another
+ * job's checkpoint) before anything is changed.
  */
-export async function loadTrainingState(path: string, parts: TrainingParts): Promise<unknown | null> {
+export async function loadTrainingState(path: string, parts: TrainingParts, accept?: (extra: unknown) => void): Promise<unknown | null> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -128,6 +144,7 @@ export async function loadTrainingState(path: string, parts: TrainingParts): Pro
   if (4 + headerLength + dataBytes !== bytes.byteLength) {
     throw damaged(path, `truncated: ${bytes.byteLength} bytes, expected ${4 + headerLength + dataBytes}`);
   }
+  accept?.(header.extra);
 
   let offset = 4 + headerLength;
   const read = (e: TensorEntry): tf.Tensor => {
@@ -150,6 +167,14 @@ export async function loadTrainingState(path: string, parts: TrainingParts): Pro
       }
     });
   }
+  for (const [key, vars] of Object.entries(parts.variables ?? {})) {
+    const saved = header.groups[`vars:${key}`];
+    if (!saved) throw architecture(`it has no ${key}`);
+    if (saved.length !== vars.length) throw architecture(`${key}: ${saved.length} tensors saved, the network has ${vars.length}`);
+    vars.forEach((v, i) => {
+      if (!sameShape(saved[i].shape, v.shape)) throw architecture(`${key}[${i}]: shape [${saved[i].shape}] saved, the network has [${v.shape}]`);
+    });
+  }
   for (const key of Object.keys(parts.optimizers)) {
     if (!header.groups[`adam:${key}`] || !header.adam[key]) throw architecture(`it has no optimizer ${key}`);
   }
@@ -160,6 +185,13 @@ export async function loadTrainingState(path: string, parts: TrainingParts): Pro
       const values = saved.map(read);
       parts.models[key].setWeights(values);
       tf.dispose(values);
+    } else if (kind === 'vars' && parts.variables?.[key]) {
+      const vars = parts.variables[key];
+      for (const [i, e] of saved.entries()) {
+        const value = read(e);
+        vars[i].assign(value);
+        value.dispose();
+      }
     } else if (kind === 'adam' && parts.optimizers[key]) {
       const values = saved.map((e) => ({ name: e.name, tensor: read(e) }));
       const opt = parts.optimizers[key];

@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { Rng, type RngState } from '../engine/random.js';
+import { Rng } from '../engine/random.js';
 import { Progress, logLine } from '../engine/log.js';
-import { loadTrainingState, nonFiniteWeight, saveTrainingState, type TrainingParts } from '../engine/train-state.js';
-import { UserError } from '../errors.js';
-import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank, type SamplerState } from '../data/batches.js';
+import { ResumableLoop } from '../engine/resumable-loop.js';
+import type { TrainingParts } from '../engine/train-state.js';
+import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank } from '../data/batches.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
@@ -48,16 +48,11 @@ function batchTensors(images: Float32Array, size: number, masks: Mask[]): { inpu
   };
 }
 
-/** The loop's own part of a training checkpoint. */
-interface LoopState {
-  key: string;
-  step: number;
-  trainSeconds: number;
+/** The loop's own fields of a training checkpoint, besides its random streams (sampler, crops, masks). */
+interface LoopFields {
+  [field: string]: unknown;
   last: StepLosses;
   rows: (string | number)[][];
-  sampler: SamplerState;
-  crops: RngState;
-  masks: RngState;
 }
 
 function largestPowerOfTwoAtMost(n: number): number {
@@ -91,122 +86,91 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
   const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
   const cropRng = rng.fork('crops');
   const maskRng = rng.fork('masks');
-  let rows: (string | number)[][] = [];
-  let last: StepLosses = { loss: NaN, rec: NaN, adv: null, d: null };
-  let firstStep = 1;
-  let priorSeconds = 0;
-  let savedStep = 0;
   const parts: TrainingParts = {
     models: disc ? { generator: models.generator, discriminator: disc } : { generator: models.generator },
     optimizers: optD ? { generator: optG, discriminator: optD } : { generator: optG },
   };
-  if (job.resume) {
-    const state = (await loadTrainingState(job.resume.file, parts)) as LoopState | null;
-    if (state && state.key !== job.resume.key) {
-      throw new UserError(`${job.resume.file}: training checkpoint of job ${state.key}, not of this job (${job.resume.key}); delete it to restart this job from step 0`);
-    }
-    if (state) {
-      ({ rows, last, step: savedStep } = state);
-      firstStep = state.step + 1;
-      priorSeconds = state.trainSeconds;
-      sampler.setState(state.sampler);
-      cropRng.setState(state.crops);
-      maskRng.setState(state.masks);
-      logLine(`pretext ${config.name}: resuming at step ${firstStep} of ${config.steps} from ${job.resume.file}`);
-    }
-  }
+  const { loop, saved } = await ResumableLoop.start({
+    label: `pretext ${config.name}`,
+    resume: job.resume,
+    checkpointEvery: config.checkpointEvery,
+    steps: config.steps,
+    lr: config.lr,
+    parts,
+    streams: { sampler, crops: cropRng, masks: maskRng },
+  });
+  const rows = (saved?.rows as LoopFields['rows'] | undefined) ?? [];
+  let last = (saved?.last as LoopFields['last'] | undefined) ?? { loss: NaN, rec: NaN, adv: null, d: null };
   const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
-  const started = performance.now();
-  const seconds = (): number => priorSeconds + (performance.now() - started) / 1000;
 
-  for (let step = firstStep; step <= config.steps; step++) {
-    const indices = sampler.take(config.batchSize);
-    const images = cropBatch(bank, indices, size, cropRng);
-    const masks = indices.map(() => maskFor(maskRng));
-    const { input, target, weight } = batchTensors(images, size, masks);
+  try {
+    for (let step = loop.firstStep; step <= config.steps; step++) {
+      const indices = sampler.take(config.batchSize);
+      const images = cropBatch(bank, indices, size, cropRng);
+      const masks = indices.map(() => maskFor(maskRng));
+      const { input, target, weight } = batchTensors(images, size, masks);
 
-    let dLoss: number | null = null;
-    let advLoss: number | null = null;
-    if (disc && optD) {
-      const toD = (x: tf.Tensor4D): tf.Tensor4D => (dSize === size ? x : tf.image.resizeBilinear(x, [dSize, dSize]));
-      // The discriminator sees the prediction pasted into the hole, the rest real.
-      const composite = (pred: tf.Tensor4D): tf.Tensor4D => {
-        const hole = weight.greater(0).cast('float32');
-        return pred.mul(hole).add(target.mul(tf.sub(1, hole))) as tf.Tensor4D;
-      };
-      const fake = tf.tidy(() => composite(models.generator.apply(input, { training: true }) as tf.Tensor4D));
-      const dCost = optD.minimize(
-        () => {
-          const real = bceWithConstant(disc.apply(toD(target), { training: true }) as tf.Tensor, 1);
-          const fakeLoss = bceWithConstant(disc.apply(toD(fake), { training: true }) as tf.Tensor, 0);
-          return real.add(fakeLoss) as tf.Scalar;
-        },
-        true,
-        dVars,
-      );
-      fake.dispose();
-      dLoss = (await dCost!.data())[0];
-      dCost!.dispose();
-      // Keep the two terms out of the minimise closure's tidy so they can be logged.
-      let kept: tf.Tensor[] = [];
-      const gCost = optG.minimize(
-        () => {
-          const pred = models.generator.apply(input, { training: true }) as tf.Tensor4D;
-          const rec = maskedL2(pred, target, weight);
-          const adv = bceWithConstant(disc.apply(toD(composite(pred)), { training: true }) as tf.Tensor, 1);
-          kept = [tf.keep(rec.clone()), tf.keep(adv.clone())];
-          return rec.mul(config.lambdaRec).add(adv.mul(1 - config.lambdaRec)) as tf.Scalar;
-        },
-        true,
-        gVars,
-      );
-      const [rec, adv] = await Promise.all(kept.map(async (t) => (await t.data())[0]));
-      tf.dispose(kept);
-      advLoss = adv;
-      last = { loss: (await gCost!.data())[0], rec, adv: advLoss, d: dLoss };
-      gCost!.dispose();
-    } else {
-      const cost = optG.minimize(() => maskedL2(models.generator.apply(input, { training: true }) as tf.Tensor4D, target, weight), true, gVars);
-      const value = (await cost!.data())[0];
-      cost!.dispose();
-      last = { loss: value, rec: value, adv: null, d: null };
-    }
-    input.dispose();
-    target.dispose();
-    weight.dispose();
+      let dLoss: number | null = null;
+      let advLoss: number | null = null;
+      if (disc && optD) {
+        const toD = (x: tf.Tensor4D): tf.Tensor4D => (dSize === size ? x : tf.image.resizeBilinear(x, [dSize, dSize]));
+        // The discriminator sees the prediction pasted into the hole, the rest real.
+        const composite = (pred: tf.Tensor4D): tf.Tensor4D => {
+          const hole = weight.greater(0).cast('float32');
+          return pred.mul(hole).add(target.mul(tf.sub(1, hole))) as tf.Tensor4D;
+        };
+        const fake = tf.tidy(() => composite(models.generator.apply(input, { training: true }) as tf.Tensor4D));
+        const dCost = optD.minimize(
+          () => {
+            const real = bceWithConstant(disc.apply(toD(target), { training: true }) as tf.Tensor, 1);
+            const fakeLoss = bceWithConstant(disc.apply(toD(fake), { training: true }) as tf.Tensor, 0);
+            return real.add(fakeLoss) as tf.Scalar;
+          },
+          true,
+          dVars,
+        );
+        fake.dispose();
+        dLoss = (await dCost!.data())[0];
+        dCost!.dispose();
+        // Keep the two terms out of the minimise closure's tidy so they can be logged.
+        let kept: tf.Tensor[] = [];
+        const gCost = optG.minimize(
+          () => {
+            const pred = models.generator.apply(input, { training: true }) as tf.Tensor4D;
+            const rec = maskedL2(pred, target, weight);
+            const adv = bceWithConstant(disc.apply(toD(composite(pred)), { training: true }) as tf.Tensor, 1);
+            kept = [tf.keep(rec.clone()), tf.keep(adv.clone())];
+            return rec.mul(config.lambdaRec).add(adv.mul(1 - config.lambdaRec)) as tf.Scalar;
+          },
+          true,
+          gVars,
+        );
+        const [rec, adv] = await Promise.all(kept.map(async (t) => (await t.data())[0]));
+        tf.dispose(kept);
+        advLoss = adv;
+        last = { loss: (await gCost!.data())[0], rec, adv: advLoss, d: dLoss };
+        gCost!.dispose();
+      } else {
+        const cost = optG.minimize(() => maskedL2(models.generator.apply(input, { training: true }) as tf.Tensor4D, target, weight), true, gVars);
+        const value = (await cost!.data())[0];
+        cost!.dispose();
+        last = { loss: value, rec: value, adv: null, d: null };
+      }
+      input.dispose();
+      target.dispose();
+      weight.dispose();
 
-    const imgPerSec = ((step - firstStep + 1) * config.batchSize) / ((performance.now() - started) / 1000);
-    const stop = (what: string): UserError => {
-      progress.stop();
-      const kept = job.resume && savedStep > 0 ? `the last good checkpoint (step ${savedStep}) stays in ${job.resume.file}` : 'no checkpoint was written';
-      return new UserError(`pretext ${config.name}: ${what} at step ${step}; ${kept}; lower lr (${config.lr}) and rerun`);
-    };
-    if (!Number.isFinite(last.loss)) throw stop(`loss became ${last.loss}`);
-    if (step % config.logEvery === 0 || step === config.steps) {
-      rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), seconds().toFixed(2)]);
+      const imgPerSec = ((step - loop.firstStep + 1) * config.batchSize) / loop.sessionSeconds();
+      if (step % config.logEvery === 0 || step === config.steps) {
+        rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), loop.seconds().toFixed(2)]);
+      }
+      progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
+      await loop.endStep(step, last.loss, (): LoopFields => ({ last, rows }));
     }
-    progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
-    const checkpointNow = job.resume !== undefined && step % config.checkpointEvery === 0 && step < config.steps;
-    // A finite loss can still leave non-finite weights after its update: never save or keep those.
-    const bad = checkpointNow || step === config.steps ? nonFiniteWeight(Object.values(parts.models)) : null;
-    if (bad) throw stop(`weight ${bad} became NaN or Infinity`);
-    if (job.resume && checkpointNow) {
-      const state: LoopState = {
-        key: job.resume.key,
-        step,
-        trainSeconds: seconds(),
-        last,
-        rows,
-        sampler: sampler.getState(),
-        crops: cropRng.getState(),
-        masks: maskRng.getState(),
-      };
-      await saveTrainingState(job.resume.file, parts, state);
-      savedStep = step;
-    }
+  } finally {
+    progress.stop();
   }
-  progress.stop();
-  const trainSeconds = seconds();
+  const trainSeconds = loop.seconds();
   optG.dispose();
   optD?.dispose();
   disc?.dispose();
