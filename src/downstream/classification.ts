@@ -17,7 +17,7 @@ import { BadSamples } from '../data/samples.js';
 import { VocDataset } from '../data/voc.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { buildFcHead, FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { calibrateEncoder, loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './protocols.js';
 import type { DownstreamJob, DownstreamTask } from './types.js';
 
 /** Labels per image and class: 1 present, -1 absent, 0 ignored (difficult only). */
@@ -155,33 +155,39 @@ export const classification: DownstreamTask = async (job) => {
 
   const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));
   const cropRng = rng.fork('crops');
-  const started = performance.now();
+  const batch = Math.min(config.batchSize, trainBank.images.length);
+  let trainSeconds: number;
   if (encoder.finetune) {
-    for (let step = 0; step < config.steps; step++) {
-      const idx = sampler.take(Math.min(config.batchSize, trainBank.images.length));
+    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, crops: cropRng });
+    for (let step = loop.firstStep; step <= config.steps; step++) {
+      const idx = sampler.take(batch);
       const x = tf.tensor4d(cropBatch(trainBank, idx, size, cropRng), [idx.length, size, size, 3]);
-      optimizer.step(() => {
+      const loss = optimizer.step(() => {
         const feats = scaler.apply(encoder.model.apply(x, { training: true }) as tf.Tensor);
         return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive);
       });
       x.dispose();
+      await loop.endStep(step, loss);
     }
+    trainSeconds = loop.seconds();
   } else {
     // Frozen: features of a few fixed augmented views per image, computed once.
     const views = testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
     const cache: Float32Array[] = [];
     for (const view of views) cache.push(scaler.applyInPlace(await features(trainBank, view)));
     const viewRng = rng.fork('views');
-    for (let step = 0; step < config.steps; step++) {
-      const idx = sampler.take(Math.min(config.batchSize, trainBank.images.length));
+    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, views: viewRng });
+    for (let step = loop.firstStep; step <= config.steps; step++) {
+      const idx = sampler.take(batch);
       const feats = new Float32Array(idx.length * featSize);
       idx.forEach((i, b) => feats.set(cache[viewRng.int(views.length)].subarray(i * featSize, (i + 1) * featSize), b * featSize));
       const f = tf.tensor(feats, [idx.length, ...encoder.featureShape]);
-      optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive));
+      const loss = optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive));
       f.dispose();
+      await loop.endStep(step, loss);
     }
+    trainSeconds = loop.seconds();
   }
-  const trainSeconds = (performance.now() - started) / 1000;
   optimizer.dispose();
 
   // Scores averaged over the test views.

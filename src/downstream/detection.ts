@@ -30,7 +30,7 @@ import { heNormal } from '../models/alexnet.js';
 import { FeatureScaler } from './features.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
-import { calibrateEncoder, loadTransferEncoder, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './protocols.js';
 import { roiPool, type Roi, type RoiPoolOptions } from './roi-pool.js';
 import type { DownstreamJob, DownstreamTask } from './types.js';
 
@@ -379,9 +379,9 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
   const augmentRng = rng.fork('mirror');
   const dropoutRng = rng.fork('dropout');
   const progress = new Progress(`detection/${job.protocol}`, config.steps, Math.max(1, Math.ceil(config.steps / 10)));
-  const started = performance.now();
   try {
-    for (let step = 1; step <= config.steps; step++) {
+    const loop = await startTransferLoop(job, encoder, optimizer, { variables: head.variables }, { sampler, rois: sampleRng, mirror: augmentRng, dropout: dropoutRng });
+    for (let step = loop.firstStep; step <= config.steps; step++) {
       const indices = sampler.take(imagesPerStep);
       const picked = indices.map((i) => train[i]);
       const mirror = picked.map(() => canMirror && augmentRng.next() < 0.5);
@@ -403,8 +403,9 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
       const targets = tf.tensor2d(batch.targets, [r, 4 * classes]);
       const weights = tf.tensor2d(batch.weights, [r, 4 * classes]);
       const seeds = config.headWidths.map(() => dropoutRng.int(2147483647));
+      let loss: number;
       try {
-        const loss = optimizer.step(() => {
+        loss = optimizer.step(() => {
           const maps = cached ? input : (scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor) as tf.Tensor4D);
           const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
           return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
@@ -413,12 +414,13 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
       } finally {
         tf.dispose([input, labels, targets, weights]);
       }
+      await loop.endStep(step, loss);
     }
+    return loop.seconds();
   } finally {
     progress.stop();
     optimizer.dispose();
   }
-  return (performance.now() - started) / 1000;
 }
 
 /** AP per class with at least one non-difficult test box (the others have none to report). */

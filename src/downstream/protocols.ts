@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../engine/checkpoint.js';
+import { ResumableLoop, type Stateful } from '../engine/resumable-loop.js';
 import { UserError } from '../errors.js';
 import type { EncoderLayer } from '../experiment/types.js';
 import type { DownstreamJob } from './types.js';
@@ -70,21 +71,25 @@ export async function loadTransferEncoder(job: DownstreamJob, layer: EncoderLaye
  * encoder's at lr x encoderLrScale. Returns the loss.
  */
 export class TransferOptimizer {
-  private readonly head: tf.Optimizer;
-  private readonly encoder: tf.Optimizer | null;
-  private steps = 0;
+  private readonly head: tf.AdamOptimizer;
+  private readonly encoder: tf.AdamOptimizer | null;
 
   constructor(
     private readonly headVars: tf.Variable[],
     private readonly encoderVars: tf.Variable[],
-    private readonly lr: number,
+    lr: number,
     encoderLrScale: number,
   ) {
     this.head = tf.train.adam(lr);
     this.encoder = encoderVars.length > 0 && encoderLrScale > 0 ? tf.train.adam(lr * encoderLrScale) : null;
   }
 
-  /** Computes gradients of `loss` once and applies them with each optimiser; a NaN or infinite loss stops the job. */
+  /** The Adam optimisers by name, for a training checkpoint. */
+  get optimizers(): Record<string, tf.AdamOptimizer> {
+    return this.encoder ? { head: this.head, encoder: this.encoder } : { head: this.head };
+  }
+
+  /** Computes gradients of `loss` once and applies them with each optimiser. */
   step(loss: () => tf.Scalar): number {
     const vars = this.encoder ? [...this.headVars, ...this.encoderVars] : this.headVars;
     const value = tf.tidy(() => {
@@ -92,17 +97,16 @@ export class TransferOptimizer {
       const headGrads: tf.NamedTensorMap = {};
       const encGrads: tf.NamedTensorMap = {};
       for (const v of this.headVars) headGrads[v.name] = grads[v.name];
-      this.head.applyGradients(headGrads);
+      // Through the base class: AdamOptimizer's declaration types the gradient map as variables.
+      (this.head as tf.Optimizer).applyGradients(headGrads);
       if (this.encoder) {
         for (const v of this.encoderVars) encGrads[v.name] = grads[v.name];
-        this.encoder.applyGradients(encGrads);
+        (this.encoder as tf.Optimizer).applyGradients(encGrads);
       }
       return value;
     });
     const out = value.dataSync()[0];
     value.dispose();
-    this.steps += 1;
-    if (!Number.isFinite(out)) throw new UserError(`downstream training: loss became ${out} at step ${this.steps}; lower lr (${this.lr}) and rerun`);
     return out;
   }
 
@@ -110,6 +114,37 @@ export class TransferOptimizer {
     this.head.dispose();
     this.encoder?.dispose();
   }
+}
+
+/**
+ * The checkpointed training loop of a transfer job: its checkpoint holds the
+ * head, the encoder when the protocol trains it, both optimisers and
+ * `streams`. Everything computed before training from the initial encoder
+ * (calibration, feature statistics, frozen features) is recomputed on resume,
+ * so call this once those are done and right before the first step.
+ */
+export async function startTransferLoop(
+  job: DownstreamJob,
+  encoder: TransferEncoder,
+  optimizer: TransferOptimizer,
+  head: { model: tf.LayersModel } | { variables: tf.Variable[] },
+  streams: Record<string, Stateful>,
+): Promise<ResumableLoop> {
+  const { config } = job;
+  const { loop } = await ResumableLoop.start({
+    label: `${config.task}/${job.protocol} on ${job.method}`,
+    resume: job.resume,
+    checkpointEvery: config.checkpointEvery,
+    steps: config.steps,
+    lr: config.lr,
+    parts: {
+      models: { ...('model' in head ? { head: head.model } : {}), ...(encoder.finetune ? { encoder: encoder.model } : {}) },
+      variables: 'variables' in head ? { head: head.variables } : {},
+      optimizers: optimizer.optimizers,
+    },
+    streams,
+  });
+  return loop;
 }
 
 /**

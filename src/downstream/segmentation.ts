@@ -14,8 +14,7 @@ import { VocDataset } from '../data/voc.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { calibrateEncoder, loadTransferEncoder } from './protocols.js';
-import { TransferOptimizer } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer } from './protocols.js';
 import type { DownstreamTask } from './types.js';
 
 const IGNORE = 255;
@@ -104,8 +103,8 @@ export const segmentation: DownstreamTask = async (job) => {
   const frozenFeatures = encoder.finetune ? null : scaler.applyInPlace(initialFeatures);
 
   const sampler = new EpochSampler(images.length, rng.fork('order'));
-  const started = performance.now();
-  for (let step = 0; step < config.steps; step++) {
+  const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler });
+  for (let step = loop.firstStep; step <= config.steps; step++) {
     const idx = sampler.take(Math.min(config.batchSize, images.length));
     const batchLabels = new Uint8Array(idx.length * size * size);
     idx.forEach((i, b) => batchLabels.set(labels[i], b * size * size));
@@ -117,13 +116,14 @@ export const segmentation: DownstreamTask = async (job) => {
     } else {
       input = tf.tensor4d(stack(idx), [idx.length, size, size, 3]);
     }
-    optimizer.step(() => {
+    const loss = optimizer.step(() => {
       const feats = frozenFeatures ? input : scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor);
       return segLoss(head.apply(feats, { training: true }) as tf.Tensor4D, batchLabels, size, numClasses);
     });
     input.dispose();
+    await loop.endStep(step, loss);
   }
-  const trainSeconds = (performance.now() - started) / 1000;
+  const trainSeconds = loop.seconds();
   optimizer.dispose();
 
   // Test at each image's own resolution.

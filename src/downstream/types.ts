@@ -1,3 +1,4 @@
+import type { ResumeTarget } from '../engine/resumable-loop.js';
 import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../experiment/types.js';
 
 /** Everything that determines one downstream job's output. */
@@ -14,6 +15,12 @@ export interface DownstreamJob {
   /** Saved encoder-decoder of the pretext job (inpainting). */
   generatorDir: string;
   outDir: string;
+  /**
+   * Where training checkpoints every `config.checkpointEvery` steps and
+   * resumes from; outside outDir, which only exists whole. `key` is the job's
+   * hash: a checkpoint written for another config is never resumed.
+   */
+  resume?: ResumeTarget;
 }
 
 export interface DownstreamOutcome {

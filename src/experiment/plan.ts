@@ -58,9 +58,9 @@ function pretextKey(config: PretextConfig): Omit<PretextConfig, 'logEvery' | 'ch
   return rest;
 }
 
-/** Only the fields a task reads, with the protocol list narrowed to the job's protocol. */
+/** Only the fields a task reads, with the protocol list narrowed to the job's protocol; checkpointing does not change the numbers. */
 function downstreamKey(config: DownstreamConfig, protocol: ProtocolName | null): Record<string, unknown> {
-  const { protocols: _protocols, ...rest } = config;
+  const { protocols: _protocols, checkpointEvery: _checkpointEvery, ...rest } = config;
   return { ...rest, protocol };
 }
 

@@ -4,7 +4,7 @@
  * exists is reused; metrics.json is written last, so only a finished job is
  * ever trusted.
  */
-import { access, cp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
@@ -27,7 +27,7 @@ export interface RunOptions {
   wait?: boolean;
 }
 
-/** A pretext job's training checkpoints, beside its folder (which only exists once the job is done). */
+/** A training job's checkpoints, beside its folder (which only exists once the job is done). */
 export const PARTIAL_SUFFIX = '.partial';
 const STATE_FILE = 'state.bin';
 
@@ -136,6 +136,50 @@ async function removeLeftovers(dir: string, depth = 3): Promise<number> {
   return removed;
 }
 
+/** Bytes of the files under `path`. */
+async function diskBytes(path: string): Promise<number> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const entry of await readdir(path)) total += await diskBytes(join(path, entry));
+  return total;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Checkpoint folders (results/<name>/<stage>/<job>.partial) of no job of
+ * `plan`: left by an older config, whose jobs had other hashes. Only listed,
+ * since going back to that config would resume them.
+ */
+async function strayCheckpoints(resultsDir: string, plan: PlannedJob[]): Promise<{ path: string; bytes: number }[]> {
+  const wanted = new Set(plan.map((j) => `${j.dir}${PARTIAL_SUFFIX}`));
+  const found: { path: string; bytes: number }[] = [];
+  let stages;
+  try {
+    stages = await readdir(resultsDir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const stage of stages.filter((d) => d.isDirectory())) {
+    for (const entry of await readdir(join(resultsDir, stage.name), { withFileTypes: true })) {
+      if (!entry.isDirectory() || !entry.name.endsWith(PARTIAL_SUFFIX) || wanted.has(`${stage.name}/${entry.name}`)) continue;
+      const path = join(resultsDir, stage.name, entry.name);
+      found.push({ path, bytes: await diskBytes(path) });
+    }
+  }
+  return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
 async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
   const outcome = await PRETEXT_METHODS[job.config.method]({
@@ -163,7 +207,7 @@ function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
   return list.length > 0 ? { skippedSamples: list } : {};
 }
 
-async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
+async function runDownstream(job: PlannedDownstream, outDir: string, partialDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
   const outcome = await DOWNSTREAM_TASKS[job.task]({
     config: job.config,
@@ -174,6 +218,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, pretextDir:
     encoderDir: join(pretextDir, ENCODER_DIR),
     generatorDir: join(pretextDir, GENERATOR_DIR),
     outDir,
+    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
   });
   return {
     id: job.id,
@@ -234,6 +279,14 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
   if (leftovers > 0) logLine(`experiment ${exp.name}: removed ${leftovers} temporary file(s) of an interrupted run`);
 
   const plan = makePlan(exp, backend.name);
+  const stray = await strayCheckpoints(resultsDir, plan);
+  if (stray.length > 0) {
+    const total = stray.reduce((sum, s) => sum + s.bytes, 0);
+    logLine(
+      `experiment ${exp.name}: ${stray.length} training checkpoint folder(s) of jobs not in this experiment's plan (left by an older config), ${formatBytes(total)}: ` +
+        `${stray.map((s) => `${relative(process.cwd(), s.path)} (${formatBytes(s.bytes)})`).join(', ')}; delete them unless you will rerun that config`,
+    );
+  }
   await writeJsonAtomic(join(resultsDir, 'plan.json'), {
     experiment: exp.name,
     jobs: plan.map((j) => ({
@@ -278,7 +331,7 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
           result =
             job.stage === 'pretext'
               ? await runPretext(job, tmp, partialDir, backend.name)
-              : await runDownstream(job, tmp, join(resultsDir, job.dependsOn), backend.name);
+              : await runDownstream(job, tmp, partialDir, join(resultsDir, job.dependsOn), backend.name);
           await writeJsonAtomic(join(tmp, 'metrics.json'), result);
         });
         if (!result) throw new Error(`job ${job.id} produced no metrics`);

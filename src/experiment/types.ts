@@ -81,6 +81,7 @@ export interface DownstreamConfig {
   images?: string;
   mask: MaskKind;
   samples: number;
+  checkpointEvery: number;
 }
 
 export interface Experiment {
