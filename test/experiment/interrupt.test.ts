@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'mocha';
 import { writeSyntheticVoc } from '../../src/data/synthetic.js';
@@ -112,6 +112,53 @@ describe('bench run processes: kill -9 and resume, the lock, a diverging loss', 
     assert.equal(rebuilt.status, 0, rebuilt.stderr);
     assert.match(rebuilt.stderr, /0 jobs ran, 2 reused/);
     assert.equal(await readFile(join(results, 'exp', 'results.csv'), 'utf8'), csv);
+  });
+
+  it('after SIGKILL mid fine-tuning, bench run resumes the downstream job and ends with the uninterrupted numbers; a run of another config lists the stray checkpoint folder with its size and keeps it', async () => {
+    const STEPS_DS = 80;
+    const downstream = (steps: number, lr: number) =>
+      ({ ...experiment('ds', root, { method: 'random' }), downstream: [{ task: 'classification', protocols: ['finetune'], steps, lr, checkpointEvery: 5, batchSize: 4, headWidths: [8, 8], maxTestImages: 4 }] });
+    const dsFile = join(root, 'ds.json');
+    const otherFile = join(root, 'ds-other.json');
+    await writeFile(dsFile, JSON.stringify(downstream(STEPS_DS, 0.001)));
+    await writeFile(otherFile, JSON.stringify(downstream(2, 0.002)));
+    const straight = bench(['run', dsFile, '--backend', 'wasm', '--results', join(root, 'ds-straight')], root);
+    assert.equal(straight.status, 0, straight.stderr);
+
+    const results = join(root, 'ds-killed');
+    const child = spawn(process.execPath, [cli, 'run', dsFile, '--backend', 'wasm', '--results', results], { cwd: root, stdio: 'ignore' });
+    const exited = new Promise((done) => child.on('exit', done));
+    const taskDir = join(results, 'ds', 'classification');
+    const partial = await waitFor(taskDir, '.partial', 'state.bin');
+    child.kill('SIGKILL');
+    await exited;
+    const killedAt = await checkpointStep(partial);
+    assert.ok(killedAt > 0 && killedAt < STEPS_DS, `checkpoint at step ${killedAt}`);
+
+    // Another config of the experiment: its jobs have other hashes, so the checkpoint is no job's of its plan.
+    const other = bench(['run', otherFile, '--backend', 'wasm', '--results', results], root);
+    assert.equal(other.status, 0, other.stderr);
+    const partialDir = join(partial, '..');
+    const size = (await stat(partial)).size;
+    const kib = `${(size / 1024).toFixed(1)} KiB`;
+    const listed = other.stderr.split('\n').filter((l) => l.includes('.partial'));
+    assert.deepEqual(listed, [
+      `experiment ds: 1 training checkpoint folder(s) of jobs not in this experiment's plan (left by an older config), ${kib}: ${relative(root, partialDir)} (${kib}); delete them unless you will rerun that config`,
+    ]);
+    assert.equal(await checkpointStep(partial), killedAt, 'listed, not deleted or changed');
+
+    const again = bench(['run', dsFile, '--backend', 'wasm', '--results', results], root);
+    assert.equal(again.status, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /training checkpoint folder/);
+    assert.match(again.stderr, new RegExp(`classification/finetune on random: resuming at step ${killedAt + 1} of ${STEPS_DS} from .*state\\.bin`));
+    const numbersOf = async (dir: string) => {
+      const m = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8'));
+      return { id: m.id, summary: m.summary, perClass: m.perClass };
+    };
+    const jobs = (await readdir(taskDir)).filter((d) => !d.includes('.tmp-'));
+    assert.deepEqual(jobs.filter((d) => d.endsWith('.partial')), [], 'the finished job removed its checkpoint');
+    const resumed = join(taskDir, basename(partialDir, '.partial'));
+    assert.deepEqual(await numbersOf(resumed), await numbersOf(await onlyDir(join(root, 'ds-straight', 'ds', 'classification'))));
   });
 
   it('a second bench run on the same experiment exits 2 naming the lock file and the pid holding it, and writes nothing', async () => {

@@ -30,6 +30,7 @@ describe('experiment plan', () => {
 
     const checkpointing = structuredClone(exp);
     checkpointing.pretext[0].checkpointEvery += 7;
+    checkpointing.downstream[0].checkpointEvery += 3;
     assert.deepEqual(makePlan(checkpointing, 'wasm').map((j) => j.dir), plan.map((j) => j.dir), 'checkpointEvery does not change the numbers, so no job key');
 
     const otherBackend = makePlan(exp, 'cpu');
