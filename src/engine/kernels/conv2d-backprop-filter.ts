@@ -12,11 +12,12 @@
  * [Ci,KH,KW,Co], at the cost of a patch matrix KH*KW/stride^2 times the size
  * of x. It is taken when that matrix is small: windows that do not overlap
  * (a 4x4 conv onto a 1x1 output, as in a DCGAN bottleneck), a filter at
- * least a third of the patch matrix, or <= 4 input channels (where the
- * convolution above has a batch of <= 4 images). Measured (batch 16, min of
- * 3, interleaved; conv / matmul ms): 8x8x256 -> 4x4x512 4x4/2 120 / 55;
- * 64x64x3 -> 32x32x64 29 / 10; 16x16x128 -> 8x8x256 57 / 75 and
- * 96x96x32 -> 48x48x64 175 / 283 stay on the convolution.
+ * least a third of the patch matrix, or for stride 1 a tenth. Measured
+ * (batch 16, min of 6, interleaved; conv / matmul ms): 8x8x256 -> 4x4x512
+ * 4x4/2 120 / 55; 13x13x384 -> 13x13x384 3x3/1 284 / 220 (a ninth);
+ * 16x16x128 -> 8x8x256 4x4/2 39 / 47 (a quarter) and 96x96x32 -> 48x48x64
+ * 175 / 283 stay on the convolution, as do 3-channel inputs (64x64x3 4x4/2
+ * 48 / 24, but 192x192x3 regressed several-fold on the patch matrix).
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertNhwc, fitDy, withWasmOps, type WasmOps } from './wasm-ops.js';
@@ -76,7 +77,8 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: Parameters<tf.KernelFu
   );
   const patches = info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
   const filter = tf.util.sizeFromShape(filterShape);
-  const viaPatches = patches <= tf.util.sizeFromShape(x.shape) || info.inChannels <= 4 || 3 * filter >= patches;
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
+  const viaPatches = patches <= tf.util.sizeFromShape(x.shape) || 3 * filter >= patches || (stride1 && 10 * filter >= patches);
   return withWasmOps(backend, (ops) => {
     const grad = fitDy(ops, tf.Conv2DBackpropFilter, dy, info.outShape);
     return viaPatches ? viaMatMul(ops, x, grad, info) : viaConv(ops, x, grad, info);
