@@ -5,7 +5,8 @@
  * MaxPoolGrad gives wrong gradients for windows without a positive value, and
  * BatchMatMul is slow on transposed operands (every dense layer's gradient);
  * Tile (every BatchNorm gradient) and Sum/Mean over leading axes (BatchNorm
- * statistics, bias gradients) run per-element index decodes.
+ * statistics, bias gradients) run per-element index decodes, and Identity
+ * (every tensor a gradient tape saves) copies its input.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -13,6 +14,7 @@ import { makeBatchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { makeIdentityConfig } from './identity.js';
 import { makeMeanConfig, makeSumConfig } from './reduce.js';
 import { makeTileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -34,6 +36,7 @@ export function registerWasmGradientKernels(): void {
     makeTileConfig(tf.getKernel(tf.Tile, 'wasm')),
     makeSumConfig(tf.getKernel(tf.Sum, 'wasm')),
     makeMeanConfig(tf.getKernel(tf.Mean, 'wasm')),
+    makeIdentityConfig(tf.getKernel(tf.Identity, 'wasm')),
   ];
   for (const config of configs) {
     const current = tf.getKernel(config.kernelName, 'wasm');

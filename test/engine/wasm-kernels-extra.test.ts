@@ -81,3 +81,30 @@ describe('wasm Sum and Mean over leading axes', () => {
     }
   });
 });
+
+describe('wasm Identity', () => {
+  it('shares the buffer (no new data buffer) and keeps it alive until the last reference goes', async () => {
+    await initBackend('wasm');
+    assert.equal(tf.getKernel(tf.Identity, 'wasm')?.kernelFunc.name, 'identity', 'the replacement is registered');
+    const before = tf.memory();
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    assert.equal(tf.memory().numDataBuffers - before.numDataBuffers, 1);
+    x.dispose();
+    assert.deepEqual(Array.from(await y.data()), [1, 2, 3, 4]);
+    y.dispose();
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers);
+    assert.equal(tf.memory().numBytes, before.numBytes);
+    const s = tf.clone(tf.tensor(['a', 'b']));
+    assert.deepEqual(await s.data(), ['a', 'b']);
+  });
+
+  it('leaves gradients through saved tensors equal to cpu', async () => {
+    const x = Array.from({ length: 24 }, (_, i) => Math.sin(i));
+    const grad = (backend: 'wasm' | 'cpu') => on(backend, () => tf.tidy(() =>
+      tf.grad((t: tf.Tensor) => tf.relu(t).mul(tf.exp(t)).square().sum())(tf.tensor(x, [4, 6]))));
+    const want = await grad('cpu');
+    const got = await grad('wasm');
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5 * Math.max(1, Math.abs(want[i])), `${i}: ${v} vs ${want[i]}`));
+  });
+});
