@@ -44,6 +44,9 @@ export interface PerfResult {
   tensors_end: number;
   rss_warm_mb: number;
   rss_end_mb: number;
+  /** Resident memory and wasm heap at ten evenly spaced points of the timed steps (the last is after the last step). */
+  rss_curve_mb: number[];
+  wasm_heap_curve_mb?: number[];
   wasm_heap_mb?: number;
 }
 
@@ -135,8 +138,18 @@ export async function runPerf(opts: PerfOptions): Promise<PerfResult> {
   session.trainStep();
   const tensorsWarm = tf.memory().numTensors;
   const rssWarm = process.memoryUsage().rss;
+  const rssCurve: number[] = [];
+  const heapCurve: number[] = [];
+  const sampleEvery = Math.max(1, Math.floor(opts.steps / 10));
   let t = performance.now();
-  for (let i = 0; i < opts.steps; i++) session.trainStep();
+  for (let i = 1; i <= opts.steps; i++) {
+    session.trainStep();
+    if (i % sampleEvery === 0 || i === opts.steps) {
+      rssCurve.push(mb(process.memoryUsage.rss()));
+      const heap = wasmHeapMb();
+      if (heap !== undefined) heapCurve.push(heap);
+    }
+  }
   const train = (opts.batch * opts.steps) / ((performance.now() - t) / 1000);
   const tensorsEnd = tf.memory().numTensors;
   const rssEnd = process.memoryUsage().rss;
@@ -166,6 +179,8 @@ export async function runPerf(opts: PerfOptions): Promise<PerfResult> {
     tensors_end: tensorsEnd,
     rss_warm_mb: mb(rssWarm),
     rss_end_mb: mb(rssEnd),
+    rss_curve_mb: rssCurve,
+    ...(heapCurve.length > 0 ? { wasm_heap_curve_mb: heapCurve } : {}),
     wasm_heap_mb: wasmHeapMb(),
   };
   session.dispose();
