@@ -38,7 +38,12 @@ export interface PerfSession {
   discriminator: tf.LayersModel | null;
   /** One full training step; returns nothing, leaves no tensor behind. */
   trainStep(): void;
-  /** One inference pass of the generator (BatchNorm in inference mode, as torch's eval()). */
+  /**
+   * One inference pass of the generator (BatchNorm in inference mode, as
+   * torch's eval() + no_grad). Model.apply, not predict: predict also slices
+   * its input into batches (a copy of the input on wasm), which torch's
+   * plain forward does not do.
+   */
   forward(): void;
   dispose(): void;
 }
@@ -103,7 +108,7 @@ function dcgan(opts: PerfNetOptions): PerfSession {
     tf.dispose([lossD, detached]);
   };
   const forward = (): void => tf.tidy(() => {
-    (G.predict(masked) as tf.Tensor).dataSync();
+    (G.apply(masked, { training: false }) as tf.Tensor).dataSync();
   });
   return {
     generator: G,
@@ -137,7 +142,7 @@ function alexnet(opts: PerfNetOptions): PerfSession {
     loss.dispose();
   };
   const forward = (): void => tf.tidy(() => {
-    (G.predict(masked) as tf.Tensor).dataSync();
+    (G.apply(masked, { training: false }) as tf.Tensor).dataSync();
   });
   return {
     generator: G,
