@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from './errors.js';
 import { BACKEND_CHOICES, type BackendChoice } from './engine/backend.js';
+import { PERF_NETS, type PerfNet } from './perf/options.js';
 
 const backendOption = {
   choices: BACKEND_CHOICES,
@@ -61,6 +62,24 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      'perf',
+      'time training steps and forward passes of a benchmark net on random data; prints one JSON line (npm run bench compares with PyTorch)',
+      (y) =>
+        y
+          .option('net', { choices: PERF_NETS, default: 'ce-dcgan' as PerfNet, describe: 'ce-dcgan: semantic-inpainting CE + discriminator; ce-alexnet: feature-learning CE' })
+          .option('size', { type: 'number', describe: 'input side in pixels (default 64 for ce-dcgan, 227 for ce-alexnet)' })
+          .option('batch', { type: 'number', default: 16 })
+          .option('bottleneck', { type: 'number', default: 4000, describe: 'ce-dcgan bottleneck channels' })
+          .option('steps', { type: 'number', default: 5, describe: 'timed steps after one warm-up step' })
+          .option('backend', { ...backendOption, default: 'wasm' as BackendChoice })
+          .option('kernels', { choices: ['fast', 'stock'] as const, default: 'fast' as const, describe: "stock: tfjs-backend-wasm's own gradient kernels" })
+          .option('profile', { type: 'boolean', default: false, describe: 'print a per-kernel profile of one step to stderr' }),
+      async (argv) => {
+        const { perfCommand } = await import('./perf/run.js');
+        await perfCommand({ ...argv, net: argv.net as PerfNet, backend: argv.backend as BackendChoice });
+      },
+    )
+    .command(
       'report <experiment>',
       'regenerate reports/<name>/ (tables, charts, samples, HTML) from results/<name>/ alone',
       (y) =>
@@ -88,7 +107,7 @@ async function main(): Promise<void> {
         if (!ok) process.exitCode = 1;
       },
     )
-    .demandCommand(1, 'name a command: run, synth, inpaint, report or check')
+    .demandCommand(1, 'name a command: run, synth, inpaint, perf, report or check')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

@@ -7,10 +7,17 @@
  * dilation = stride, giving [Ci,KH,KW,Co]. XNNPACK does that with no wasted
  * multiply-adds.
  *
- * When the windows do not overlap (e.g. a 4x4 conv onto a 1x1 output, as in a
- * DCGAN bottleneck) the patch matrix is no bigger than x, and
- * dW = patches^T x dy as one XNNPACK matrix product lands directly in the
- * filter's layout, saving the transpose of a possibly huge [Ci,KH,KW,Co].
+ * dW = patches^T x dy as one XNNPACK matrix product (im2col) lands directly
+ * in the filter's layout, saving the transpose of a possibly huge
+ * [Ci,KH,KW,Co], at the cost of a patch matrix KH*KW/stride^2 times the size
+ * of x. It is taken when that matrix is small: windows that do not overlap
+ * (a 4x4 conv onto a 1x1 output, as in a DCGAN bottleneck), a filter at
+ * least a third of the patch matrix, or for stride 1 a tenth. Measured
+ * (batch 16, min of 6, interleaved; conv / matmul ms): 8x8x256 -> 4x4x512
+ * 4x4/2 120 / 55; 13x13x384 -> 13x13x384 3x3/1 284 / 220 (a ninth);
+ * 16x16x128 -> 8x8x256 4x4/2 39 / 47 (a quarter) and 96x96x32 -> 48x48x64
+ * 175 / 283 stay on the convolution, as do 3-channel inputs (64x64x3 4x4/2
+ * 48 / 24, but 192x192x3 regressed several-fold on the patch matrix).
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertNhwc, fitDy, withWasmOps, type WasmOps } from './wasm-ops.js';
@@ -68,10 +75,13 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: Parameters<tf.KernelFu
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
   );
-  const overlapping = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth > info.inHeight * info.inWidth;
+  const patches = info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+  const filter = tf.util.sizeFromShape(filterShape);
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
+  const viaPatches = patches <= tf.util.sizeFromShape(x.shape) || 3 * filter >= patches || (stride1 && 10 * filter >= patches);
   return withWasmOps(backend, (ops) => {
     const grad = fitDy(ops, tf.Conv2DBackpropFilter, dy, info.outShape);
-    return overlapping ? viaConv(ops, x, grad, info) : viaMatMul(ops, x, grad, info);
+    return viaPatches ? viaMatMul(ops, x, grad, info) : viaConv(ops, x, grad, info);
   });
 }
 
