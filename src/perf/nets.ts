@@ -57,11 +57,22 @@ function variables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-/** A float32 image tensor with the centre square of side size/2 set to `value` (the rest 1 - value). */
+/**
+ * A float32 image tensor with the centre square set to `value` (the rest
+ * 1 - value); integer bounds as in torch (q = size // 4), so the square's
+ * side is size/2 for even sizes and size - 2q otherwise (227 px).
+ */
 function centreMask(batch: number, size: number, channels: number, value: 0 | 1): tf.Tensor4D {
-  const q = size / 4;
-  const inner = tf.fill([batch, size / 2, size / 2, channels], value);
-  return tf.tidy(() => tf.pad(inner, [[0, 0], [q, q], [q, q], [0, 0]], 1 - value) as tf.Tensor4D);
+  const q = Math.floor(size / 4);
+  const side = size - 2 * q;
+  return tf.tidy(() => tf.pad(tf.fill([batch, side, side, channels], value), [[0, 0], [q, q], [q, q], [0, 0]], 1 - value) as tf.Tensor4D);
+}
+
+/** One inference-mode forward pass of the generator, synchronised like torch's. */
+function forwardPass(G: tf.LayersModel, masked: tf.Tensor): () => void {
+  return () => tf.tidy(() => {
+    (G.apply(masked, { training: false }) as tf.Tensor).dataSync();
+  });
 }
 
 function dcgan(opts: PerfNetOptions): PerfSession {
@@ -107,14 +118,11 @@ function dcgan(opts: PerfNetOptions): PerfSession {
     lossD.dataSync();
     tf.dispose([lossD, detached]);
   };
-  const forward = (): void => tf.tidy(() => {
-    (G.apply(masked, { training: false }) as tf.Tensor).dataSync();
-  });
   return {
     generator: G,
     discriminator: D,
     trainStep,
-    forward,
+    forward: forwardPass(G, masked),
     dispose: () => {
       optG.dispose();
       optD.dispose();
@@ -129,10 +137,7 @@ function alexnet(opts: PerfNetOptions): PerfSession {
   const { size, batch, seed = 1 } = opts;
   const { generator: G } = buildContextEncoder({ encoder: { inputSize: size, widths: ALEXNET_WIDTHS, seed } });
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
-  // Hole: the centre square of side size/2 (integer bounds as in torch: q = size // 4).
-  const q = Math.floor(size / 4);
-  const side = size - 2 * q;
-  const weight = tf.tidy(() => tf.pad(tf.ones([batch, side, side, 1]), [[0, 0], [q, q], [q, q], [0, 0]]) as tf.Tensor4D);
+  const weight = centreMask(batch, size, 1, 1);
   const masked = tf.tidy(() => tf.mul(x, tf.sub(1, weight)) as tf.Tensor4D);
   const gVars = variables(G);
   const opt = new LeanAdam({ lr: 2e-4, beta1: 0.5, beta2: 0.999 });
@@ -141,14 +146,11 @@ function alexnet(opts: PerfNetOptions): PerfSession {
     loss.dataSync();
     loss.dispose();
   };
-  const forward = (): void => tf.tidy(() => {
-    (G.apply(masked, { training: false }) as tf.Tensor).dataSync();
-  });
   return {
     generator: G,
     discriminator: null,
     trainStep,
-    forward,
+    forward: forwardPass(G, masked),
     dispose: () => {
       opt.dispose();
       tf.dispose([x, weight, masked]);
