@@ -40,6 +40,22 @@ async function onlyDir(parent: string, suffix = ''): Promise<string> {
 
 const STEPS = 120;
 
+/**
+ * Starts `bench run file` in a child process, SIGKILLs it as soon as a job
+ * under `jobsDir` has written a training checkpoint, and checks that the
+ * checkpoint fell mid-training.
+ */
+async function killAtFirstCheckpoint(file: string, results: string, jobsDir: string, steps: number, cwd: string): Promise<{ pid: number; partial: string; killedAt: number }> {
+  const child = spawn(process.execPath, [cli, 'run', file, '--backend', 'wasm', '--results', results], { cwd, stdio: 'ignore' });
+  const exited = new Promise((done) => child.on('exit', done));
+  const partial = await waitFor(jobsDir, '.partial', 'state.bin');
+  child.kill('SIGKILL');
+  await exited;
+  const killedAt = await checkpointStep(partial);
+  assert.ok(killedAt > 0 && killedAt < steps, `checkpoint at step ${killedAt}`);
+  return { pid: child.pid!, partial, killedAt };
+}
+
 function experiment(name: string, root: string, pretext: object = {}): object {
   return {
     name,
@@ -81,22 +97,15 @@ describe('bench run processes: kill -9 and resume, the lock, a diverging loss', 
     assert.equal(straight.status, 0, straight.stderr);
 
     const results = join(root, 'killed');
-    const child = spawn(process.execPath, [cli, 'run', file, '--backend', 'wasm', '--results', results], { cwd: root, stdio: 'ignore' });
-    const exited = new Promise((done) => child.on('exit', done));
     const pretextDir = join(results, 'exp', 'pretext');
-    const partial = await waitFor(pretextDir, '.partial', 'state.bin');
-    child.kill('SIGKILL');
-    await exited;
-
-    const killedAt = await checkpointStep(partial);
-    assert.ok(killedAt > 0 && killedAt < STEPS, `checkpoint at step ${killedAt}`);
-    assert.equal(JSON.parse(await readFile(join(results, 'exp', 'run.lock'), 'utf8')).pid, child.pid);
+    const { pid, killedAt } = await killAtFirstCheckpoint(file, results, pretextDir, STEPS, root);
+    assert.equal(JSON.parse(await readFile(join(results, 'exp', 'run.lock'), 'utf8')).pid, pid);
     assert.ok((await readdir(pretextDir)).some((d) => d.includes('.tmp-')), 'the killed job left its temporary folder');
     assert.equal(existsSync(join(results, 'exp', 'results.csv')), false);
 
     const again = bench(['run', file, '--backend', 'wasm', '--results', results], root);
     assert.equal(again.status, 0, again.stderr);
-    assert.match(again.stderr, new RegExp(`run\\.lock: took over the lock of pid ${child.pid}, which is no longer running`));
+    assert.match(again.stderr, new RegExp(`run\\.lock: took over the lock of pid ${pid}, which is no longer running`));
     assert.match(again.stderr, /removed 1 temporary file\(s\) of an interrupted run/);
     assert.match(again.stderr, new RegExp(`resuming at step ${killedAt + 1} of ${STEPS} from .*state\\.bin`));
     assert.deepEqual(await numbers(join(results, 'exp')), await numbers(join(root, 'straight', 'exp')));
@@ -126,14 +135,8 @@ describe('bench run processes: kill -9 and resume, the lock, a diverging loss', 
     assert.equal(straight.status, 0, straight.stderr);
 
     const results = join(root, 'ds-killed');
-    const child = spawn(process.execPath, [cli, 'run', dsFile, '--backend', 'wasm', '--results', results], { cwd: root, stdio: 'ignore' });
-    const exited = new Promise((done) => child.on('exit', done));
     const taskDir = join(results, 'ds', 'classification');
-    const partial = await waitFor(taskDir, '.partial', 'state.bin');
-    child.kill('SIGKILL');
-    await exited;
-    const killedAt = await checkpointStep(partial);
-    assert.ok(killedAt > 0 && killedAt < STEPS_DS, `checkpoint at step ${killedAt}`);
+    const { partial, killedAt } = await killAtFirstCheckpoint(dsFile, results, taskDir, STEPS_DS, root);
 
     // Another config of the experiment: its jobs have other hashes, so the checkpoint is no job's of its plan.
     const other = bench(['run', otherFile, '--backend', 'wasm', '--results', results], root);
