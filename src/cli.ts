@@ -2,15 +2,30 @@
 /** The `bench` command table: parse, then call one function. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { availableParallelism } from 'node:os';
 import { UserError } from './errors.js';
 import { BACKEND_CHOICES, type BackendChoice } from './engine/backend.js';
 import { PERF_NETS, type PerfNet } from './perf/options.js';
+import { EXECUTORS } from './experiment/executors/index.js';
 
 const backendOption = {
   choices: BACKEND_CHOICES,
   default: 'auto' as BackendChoice,
   describe: 'compute backend: auto takes native TensorFlow when @tensorflow/tfjs-node(-gpu) loads, else wasm',
 };
+
+/** Every executor's own options, named by the executor in their help. */
+function executorOptions(): Record<string, { type: 'string' | 'number'; describe: string; default?: string | number }> {
+  return Object.fromEntries(Object.values(EXECUTORS).flatMap((e) => Object.entries(e.options ?? {})));
+}
+
+/** --jobs: a whole number of at least 1, or auto (the cores this process may use). */
+function parseJobs(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs ${value}: use a whole number of at least 1, or auto`);
+  return n;
+}
 
 async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
@@ -24,10 +39,48 @@ async function main(): Promise<void> {
           .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment JSON, e.g. experiments/smoke.json' })
           .option('backend', backendOption)
           .option('results', { type: 'string', default: 'results', describe: 'folder that holds results/<experiment>/' })
-          .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' }),
+          .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' })
+          .option('jobs', { type: 'string', default: '1', describe: 'worker processes: a number, or auto for one per core (uses the pool executor)' })
+          .option('executor', { choices: Object.keys(EXECUTORS), describe: Object.values(EXECUTORS).map((e) => `${e.name}: ${e.describe}`).join('; ') })
+          .options(executorOptions()),
       async (argv) => {
         const { runExperiment } = await import('./experiment/run.js');
-        await runExperiment(argv.experiment, { backend: argv.backend as BackendChoice, resultsRoot: argv.results, wait: argv.wait });
+        const summary = await runExperiment(argv.experiment as string, {
+          backend: argv.backend as BackendChoice,
+          resultsRoot: argv.results as string,
+          wait: argv.wait as boolean,
+          jobs: parseJobs(argv.jobs as string),
+          executor: argv.executor as string | undefined,
+          executorOptions: argv,
+        });
+        if (summary.outcome === 'submitted') process.stderr.write(`follow the sweep with: bench status ${String(argv.experiment)}${argv.results === 'results' ? '' : ` --results ${String(argv.results)}`} [--watch]\n`);
+      },
+    )
+    .command(
+      'job <experiment> <job>',
+      'run exactly one planned job of an experiment (what `bench run --jobs N` workers and SLURM array tasks run); SIGUSR2 checkpoints and stops it (exit 3)',
+      (y) =>
+        y
+          .positional('experiment', { type: 'string', demandOption: true })
+          .positional('job', { type: 'string', demandOption: true, describe: "the job's id (its folder, as in results/<name>/plan.json) or hash" })
+          .option('backend', backendOption)
+          .option('results', { type: 'string', default: 'results' }),
+      async (argv) => {
+        const { runSingleJob } = await import('./experiment/single-job.js');
+        process.exitCode = await runSingleJob(argv.experiment, argv.job, { backend: argv.backend as BackendChoice, resultsRoot: argv.results });
+      },
+    )
+    .command(
+      'status <experiment>',
+      "every job of the experiment's last run: done, running, pending, failed or not submitted, with its SLURM id and log",
+      (y) =>
+        y
+          .positional('experiment', { type: 'string', demandOption: true })
+          .option('results', { type: 'string', default: 'results' })
+          .option('watch', { type: 'boolean', default: false, describe: 'poll (backing off up to 60 s) until nothing is pending or running; exit 1 if a job failed' }),
+      async (argv) => {
+        const { runStatus } = await import('./experiment/status.js');
+        process.exitCode = await runStatus(argv.experiment, { resultsRoot: argv.results, watch: argv.watch });
       },
     )
     .command(
@@ -107,7 +160,7 @@ async function main(): Promise<void> {
         if (!ok) process.exitCode = 1;
       },
     )
-    .demandCommand(1, 'name a command: run, synth, inpaint, perf, report or check')
+    .demandCommand(1, 'name a command: run, job, status, synth, inpaint, perf, report or check')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

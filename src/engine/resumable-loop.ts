@@ -7,6 +7,7 @@
  */
 import { UserError } from '../errors.js';
 import { logLine } from './log.js';
+import { StoppedForResume, stopRequested } from './stop-request.js';
 import { loadTrainingState, nonFiniteWeight, saveTrainingState, type TrainingParts } from './train-state.js';
 
 /** Where a job checkpoints; `key` is the job's hash, so another config's checkpoint is never resumed. */
@@ -98,12 +99,14 @@ export class ResumableLoop {
    * checkpoint step and at the last step (a finite loss can still leave them
    * after its update, so they are never saved or kept), and saves a
    * checkpoint every `checkpointEvery` steps before the last. `extra` gives
-   * the loop's own JSON fields to save.
+   * the loop's own JSON fields to save. After a stop request (see
+   * stop-request.ts) it checkpoints at once and throws StoppedForResume.
    */
   async endStep(step: number, loss: number, extra: () => Record<string, unknown> = () => ({})): Promise<void> {
     const { resume, checkpointEvery, steps, parts, streams } = this.opts;
     if (!Number.isFinite(loss)) throw this.stop(`loss became ${loss}`, step);
-    const checkpointNow = resume !== undefined && step % checkpointEvery === 0 && step < steps;
+    const stopWhy = step < steps ? stopRequested() : null;
+    const checkpointNow = resume !== undefined && (step % checkpointEvery === 0 || stopWhy !== null) && step < steps;
     const bad = checkpointNow || step === steps ? nonFiniteWeight(parts) : null;
     if (bad) throw this.stop(`weight ${bad} became NaN or Infinity`, step);
     if (resume && checkpointNow) {
@@ -111,6 +114,7 @@ export class ResumableLoop {
       for (const [name, stream] of Object.entries(streams)) state[name] = stream.getState();
       await saveTrainingState(resume.file, parts, state);
       this.savedStep = step;
+      if (stopWhy !== null) throw new StoppedForResume(resume.file, step, stopWhy);
     }
   }
 

@@ -4,20 +4,20 @@
  * exists is reused; metrics.json is written last, so only a finished job is
  * ever trusted.
  */
-import { access, cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
-import { writeSyntheticVoc } from '../data/synthetic.js';
-import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
-import { DOWNSTREAM_TASKS } from '../downstream/index.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
-import { isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { isTempName, writeJsonAtomic } from '../results/store.js';
+import { collectResults, RESULTS_FILE } from './collect.js';
+import { EXECUTORS, type ExecutorSpec } from './executors/index.js';
+import { prepareDatasets } from './datasets.js';
+import { PARTIAL_SUFFIX, PLAN_FILE } from './job-files.js';
 import { loadExperiment } from './load.js';
-import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
-import type { DatasetConfig, Experiment } from './types.js';
+import { makePlan, type PlannedJob } from './plan.js';
+import type { Experiment } from './types.js';
 
 export interface RunOptions {
   backend: BackendChoice;
@@ -25,89 +25,12 @@ export interface RunOptions {
   resultsRoot?: string;
   /** Wait for another `bench run` of the same experiment instead of stopping. */
   wait?: boolean;
-}
-
-/** A training job's checkpoints, beside its folder (which only exists once the job is done). */
-export const PARTIAL_SUFFIX = '.partial';
-const STATE_FILE = 'state.bin';
-
-export interface JobMetrics {
-  id: string;
-  stage: 'pretext' | 'downstream';
-  method: string;
-  task?: string;
-  protocol?: string;
-  seed: number;
-  backend: string;
-  wallSeconds: number;
-  imgPerSec: number;
-  summary: Record<string, number>;
-  perClass?: Record<string, Record<string, number>>;
-  samples?: string[];
-  /** Samples left out under onBadSample "skip" ("file: why"); absent when none were. */
-  skippedSamples?: string[];
-}
-
-export const RESULTS_COLUMNS = ['experiment', 'method', 'task', 'protocol', 'seed', 'metric', 'value', 'backend', 'wall_s', 'img_per_s', 'job'];
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
-  voc:
-    'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder); ' +
-    'expected <root>/JPEGImages/<id>.jpg, <root>/Annotations/<id>.xml, <root>/ImageSets/Main/<split>.txt (and for segmentation <root>/SegmentationClass/<id>.png, <root>/ImageSets/Segmentation/<split>.txt)',
-  folder:
-    'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration); ' +
-    'expected <root>/<split>/<class>/*.jpg|png, or <root>/<class>/*.jpg|png',
-};
-
-/** Synthesizes datasets that ask for it and are missing; fails early, naming every other missing dataset. */
-async function prepareDatasets(exp: Experiment): Promise<void> {
-  const missing: string[] = [];
-  const toSynthesize: [string, DatasetConfig][] = [];
-  for (const [key, ds] of Object.entries(exp.datasets)) {
-    if (await exists(ds.root)) continue;
-    if (ds.synthesize) toSynthesize.push([key, ds]);
-    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
-  }
-  if (missing.length > 0) throw new UserError(missing.join('\n'));
-  for (const [key, ds] of toSynthesize) {
-    const synth = ds.synthesize!;
-    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
-    // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
-    await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...synth }));
-  }
-}
-
-/** A finished pretext job with the same hash in another experiment's results, copied instead of retrained. */
-async function findPretextElsewhere(resultsRoot: string, job: PlannedPretext, ownDir: string): Promise<string | null> {
-  let experiments: string[];
-  try {
-    experiments = await readdir(resultsRoot);
-  } catch {
-    return null;
-  }
-  for (const exp of experiments) {
-    const pretextDir = join(resultsRoot, exp, 'pretext');
-    let entries: string[];
-    try {
-      entries = await readdir(pretextDir);
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      const dir = join(pretextDir, entry);
-      if (dir !== ownDir && entry.endsWith(`-${job.hash}`) && (await exists(join(dir, 'metrics.json')))) return dir;
-    }
-  }
-  return null;
+  /** Worker processes (--jobs); default 1. */
+  jobs?: number;
+  /** A name from src/experiment/executors (--executor); default local, or pool when jobs > 1. */
+  executor?: string;
+  /** The executor's own options (e.g. SLURM's partition), by the names it declares. */
+  executorOptions?: Record<string, unknown>;
 }
 
 /**
@@ -180,86 +103,16 @@ async function strayCheckpoints(resultsDir: string, plan: PlannedJob[]): Promise
   return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
-  const started = performance.now();
-  const outcome = await PRETEXT_METHODS[job.config.method]({
-    config: job.config,
-    model: job.model,
-    dataset: job.dataset,
-    seed: job.seed,
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
-  return {
-    id: job.id,
-    stage: 'pretext',
-    method: job.method,
-    seed: job.seed,
-    backend,
-    wallSeconds: (performance.now() - started) / 1000,
-    imgPerSec: outcome.imgPerSec,
-    summary: outcome.summary,
-    ...skipped(outcome.skippedSamples),
-  };
-}
-
-function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
-  return list.length > 0 ? { skippedSamples: list } : {};
-}
-
-async function runDownstream(job: PlannedDownstream, outDir: string, partialDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
-  const started = performance.now();
-  const outcome = await DOWNSTREAM_TASKS[job.task]({
-    config: job.config,
-    protocol: job.protocol,
-    dataset: job.dataset,
-    seed: job.seed,
-    method: job.method,
-    encoderDir: join(pretextDir, ENCODER_DIR),
-    generatorDir: join(pretextDir, GENERATOR_DIR),
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
-  return {
-    id: job.id,
-    stage: 'downstream',
-    method: job.method,
-    task: job.task,
-    protocol: job.protocol ?? undefined,
-    seed: job.seed,
-    backend,
-    wallSeconds: (performance.now() - started) / 1000,
-    imgPerSec: outcome.imgPerSec,
-    summary: outcome.summary,
-    perClass: outcome.perClass,
-    samples: outcome.samples,
-    ...skipped(outcome.skippedSamples),
-  };
-}
-
-function describeJob(job: PlannedJob): string {
-  return job.stage === 'pretext'
-    ? `pretext ${job.method} (seed ${job.seed})`
-    : `${job.task}${job.protocol ? `/${job.protocol}` : ''} on ${job.method} (seed ${job.seed})`;
-}
-
-export function resultRows(experiment: string, metrics: JobMetrics[]): (string | number)[][] {
-  const rows: (string | number)[][] = [];
-  for (const m of metrics) {
-    for (const [metric, value] of Object.entries(m.summary)) {
-      rows.push([experiment, m.method, m.task ?? 'pretext', m.protocol ?? '', m.seed, metric, value, m.backend, m.wallSeconds.toFixed(2), m.imgPerSec.toFixed(2), m.id]);
-    }
-  }
-  return rows;
-}
-
 export interface RunSummary {
   resultsDir: string;
+  /** 'submitted': the jobs were handed to a scheduler (SLURM); results.csv comes when they are done. */
+  outcome: 'finished' | 'submitted';
   ran: string[];
   reused: string[];
 }
 
 export async function runExperiment(file: string, opts: RunOptions): Promise<RunSummary> {
+  const executor = executorFor(opts);
   const exp = await loadExperiment(file);
   const resultsRoot = resolve(opts.resultsRoot ?? 'results');
   const resultsDir = join(resultsRoot, exp.name);
@@ -267,14 +120,33 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
   const backend = await initBackend(opts.backend);
   const lock = await RunLock.acquire(resultsDir, { wait: opts.wait });
   try {
-    return await runLocked(exp, resultsRoot, resultsDir, backend);
+    return await runLocked(exp, resultsRoot, resultsDir, backend, executor, opts);
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: string, backend: { name: string; reason: string }): Promise<RunSummary> {
+/** The executor named by --executor; by default `pool` when --jobs asks for more than one process, else `local`. */
+function executorFor(opts: RunOptions): ExecutorSpec {
+  const jobs = opts.jobs ?? 1;
+  const name = opts.executor ?? (jobs > 1 ? 'pool' : 'local');
+  const executor = EXECUTORS[name];
+  if (!executor) throw new UserError(`--executor ${name}: unknown executor; use one of ${Object.keys(EXECUTORS).join(', ')}`);
+  if (jobs > 1 && !executor.parallel) throw new UserError(`--jobs ${jobs}: the ${name} executor runs one job at a time; drop --jobs or use --executor pool`);
+  return executor;
+}
+
+async function runLocked(
+  exp: Experiment,
+  resultsRoot: string,
+  resultsDir: string,
+  backend: { name: string; reason: string },
+  executor: ExecutorSpec,
+  opts: RunOptions,
+): Promise<RunSummary> {
   logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
+  // A sweep still queued or running owns its temporary folders: nothing here may touch them.
+  for (const other of Object.values(EXECUTORS)) await other.checkIdle?.({ exp, resultsDir });
   const leftovers = await removeLeftovers(resultsDir);
   if (leftovers > 0) logLine(`experiment ${exp.name}: removed ${leftovers} temporary file(s) of an interrupted run`);
 
@@ -287,7 +159,7 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
         `${stray.map((s) => `${relative(process.cwd(), s.path)} (${formatBytes(s.bytes)})`).join(', ')}; delete them unless you will rerun that config`,
     );
   }
-  await writeJsonAtomic(join(resultsDir, 'plan.json'), {
+  await writeJsonAtomic(join(resultsDir, PLAN_FILE), {
     experiment: exp.name,
     jobs: plan.map((j) => ({
       id: j.id,
@@ -301,64 +173,23 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
     })),
   });
 
-  const summary: RunSummary = { resultsDir, ran: [], reused: [] };
-  const metrics: JobMetrics[] = [];
-  for (const [index, job] of plan.entries()) {
-    const outDir = join(resultsDir, job.dir);
-    const metricsPath = join(outDir, 'metrics.json');
-    const label = `[${index + 1}/${plan.length}] ${describeJob(job)}`;
-    if (await exists(metricsPath)) {
-      logLine(`${label}: reusing ${relative(process.cwd(), outDir)}`);
-      summary.reused.push(job.id);
-    } else {
-      const elsewhere = job.stage === 'pretext' ? await findPretextElsewhere(resultsRoot, job, outDir) : null;
-      if (elsewhere) {
-        logLine(`${label}: reusing the identical job ${relative(process.cwd(), elsewhere)}`);
-        await writeDirAtomic(outDir, async (tmp) => {
-          await cp(elsewhere, tmp, { recursive: true });
-          // The label is not part of the job key: the copy takes this experiment's.
-          const copied = JSON.parse(await readFile(join(tmp, 'metrics.json'), 'utf8')) as JobMetrics;
-          await writeJsonAtomic(join(tmp, 'metrics.json'), { ...copied, id: job.id, method: job.method });
-        });
-        summary.reused.push(job.id);
-      } else {
-        logLine(`${label}: running in ${relative(process.cwd(), outDir)}`);
-        // The whole job folder is built under a temporary name and renamed in when done.
-        let result: JobMetrics | undefined;
-        const partialDir = `${outDir}${PARTIAL_SUFFIX}`;
-        await writeDirAtomic(outDir, async (tmp) => {
-          await writeJsonAtomic(join(tmp, 'config.json'), { ...jobConfig(job), backend: backend.name });
-          result =
-            job.stage === 'pretext'
-              ? await runPretext(job, tmp, partialDir, backend.name)
-              : await runDownstream(job, tmp, partialDir, join(resultsDir, job.dependsOn), backend.name);
-          await writeJsonAtomic(join(tmp, 'metrics.json'), result);
-        });
-        if (!result) throw new Error(`job ${job.id} produced no metrics`);
-        await rm(partialDir, { recursive: true, force: true });
-        const skippedNote = result.skippedSamples ? `; ${result.skippedSamples.length} bad sample(s) skipped` : '';
-        logLine(`${label}: ${Object.entries(result.summary).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')} (${result.wallSeconds.toFixed(1)} s)${skippedNote}`);
-        summary.ran.push(job.id);
-      }
-    }
-    metrics.push(JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics);
-  }
-  await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
-  logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
+  const executed = await executor.execute({
+    exp,
+    plan,
+    resultsRoot,
+    resultsDir,
+    backend: backend.name,
+    jobs: opts.jobs ?? 1,
+    options: opts.executorOptions ?? {},
+  });
+  const summary: RunSummary = { resultsDir, ...executed };
+  if (executed.outcome === 'submitted') return summary;
+  const metrics = await collectResults(exp.name, plan, resultsDir);
+  if (!metrics) throw new Error(`experiment ${exp.name}: the ${executor.name} executor finished with jobs left undone`);
+  logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, RESULTS_FILE))}`);
   const bad = [...new Set(metrics.flatMap((m) => m.skippedSamples ?? []))];
   if (bad.length > 0) {
     logLine(`experiment ${exp.name}: ${bad.length} bad sample(s) skipped (onBadSample "skip"; listed per job in metrics.json):\n  ${bad.join('\n  ')}`);
   }
   return summary;
 }
-
-function jobConfig(job: PlannedJob): Record<string, unknown> {
-  return job.stage === 'pretext'
-    ? { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.config, model: job.model, dataset: job.dataset }
-    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, dataset: job.dataset, pretext: job.dependsOn };
-}
-
-function formatNumber(v: number): string {
-  return Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(1) : v.toPrecision(4);
-}
-

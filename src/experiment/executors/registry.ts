@@ -1,0 +1,57 @@
+/**
+ * What an executor declares when it registers (see index.ts, which lists the
+ * executors): its name, whether it runs jobs in parallel, its own
+ * command-line options, and how it gets a plan's unfinished jobs done.
+ */
+import type { PlannedJob } from '../plan.js';
+import type { Experiment } from '../types.js';
+
+/** A command-line option an executor adds to `bench run` (a subset of yargs' option shape). */
+export interface ExecutorOption {
+  type: 'string' | 'number';
+  describe: string;
+  default?: string | number;
+}
+
+export interface ExecutionContext {
+  exp: Experiment;
+  plan: PlannedJob[];
+  /** Folder holding every experiment's results. */
+  resultsRoot: string;
+  /** results/<experiment>/, locked by this run. */
+  resultsDir: string;
+  /** The backend the plan was made for (its name is part of every job key). */
+  backend: string;
+  /** --jobs: worker processes. */
+  jobs: number;
+  /** Values of the executor's own options, by name. */
+  options: Record<string, unknown>;
+}
+
+export interface Execution {
+  /** 'finished': every job is done; 'submitted': handed to a scheduler, done later. */
+  outcome: 'finished' | 'submitted';
+  ran: string[];
+  reused: string[];
+}
+
+export interface ExecutorSpec {
+  name: string;
+  describe: string;
+  /** Whether it runs several jobs at once (accepts --jobs > 1). */
+  parallel: boolean;
+  options?: Record<string, ExecutorOption>;
+  /**
+   * Throws a UserError when jobs of this experiment are still queued or
+   * running under this executor (before the run touches temporary files).
+   */
+  checkIdle?(ctx: { exp: Experiment; resultsDir: string }): Promise<void>;
+  execute(ctx: ExecutionContext): Promise<Execution>;
+}
+
+export const EXECUTORS: Record<string, ExecutorSpec> = {};
+
+export function registerExecutor(spec: ExecutorSpec): void {
+  if (EXECUTORS[spec.name]) throw new Error(`executor ${spec.name} registered twice`);
+  EXECUTORS[spec.name] = spec;
+}
