@@ -77,7 +77,7 @@ export function summarize(statuses: JobStatus[]): string {
 }
 
 function table(statuses: JobStatus[]): string {
-  const rows = statuses.map((s) => [s.state + (s.state === 'failed' || s.state === 'pending' ? ` (${s.slurmState})` : ''), s.slurmId ?? '-', s.id, s.log ? relative(process.cwd(), s.log) : '-']);
+  const rows = statuses.map((s) => [s.state + (s.state === 'failed' ? ` (${s.slurmState})` : ''), s.slurmId ?? '-', s.id, s.log ? relative(process.cwd(), s.log) : '-']);
   const header = ['state', 'slurm id', 'job', 'log'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   return [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');

@@ -134,7 +134,6 @@ function batchScript(args: { ctx: ExecutionContext; name: string; indices: numbe
     ...(opts.gres ? [`--gres=${opts.gres}`] : []),
   ];
   const job = [...benchCommand(), 'job', ctx.exp.file].map(q).join(' ');
-  const task = '"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"';
   return `#!/bin/bash
 ${directives.map((d) => `#SBATCH ${d}`).join('\n')}
 # Written by \`bench run --executor slurm\` for experiment ${ctx.exp.name}, stage ${name}:
@@ -146,7 +145,8 @@ if [ ! -f "$results/plan.json" ]; then
   exit 2
 fi
 key=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${q(manifest)})
-echo "bench: task ${task} on $(hostname), restart \${SLURM_RESTART_COUNT:-0}: job $key"
+task="\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
+echo "bench: task $task on $(hostname), restart \${SLURM_RESTART_COUNT:-0}: job $key"
 warned=0
 ${job} "$key" --backend ${q(ctx.backend)} --results ${q(ctx.resultsRoot)} &
 pid=$!
@@ -163,8 +163,8 @@ if [ "$warned" = 1 ]; then
 fi
 if [ "$status" -eq ${EXIT_STOPPED} ]; then
   if [ "\${SLURM_RESTART_COUNT:-0}" -lt ${opts.maxRequeues} ]; then
-    echo "bench: requeueing ${task} (restart $((\${SLURM_RESTART_COUNT:-0} + 1)) of ${opts.maxRequeues}); it resumes from its checkpoint"
-    scontrol requeue ${task}
+    echo "bench: requeueing $task (restart $((\${SLURM_RESTART_COUNT:-0} + 1)) of ${opts.maxRequeues}); it resumes from its checkpoint"
+    scontrol requeue "$task"
     # SLURM ends this task as it requeues it.
     sleep 600
   fi
