@@ -1,8 +1,10 @@
 /**
- * Executes a plan in dependency order: pretext jobs first, then the
- * downstream jobs that read their checkpoints. A job whose metrics.json
+ * `bench run`: validates the experiment, prepares its datasets, takes the
+ * results folder's lock, removes what an interrupted run left, writes the
+ * plan, and hands the jobs without results to an executor (this process,
+ * worker processes, or SLURM; see ./executors). A job whose metrics.json
  * exists is reused; metrics.json is written last, so only a finished job is
- * ever trusted.
+ * ever trusted. results.csv is written once every job is done.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
