@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { UserError } from './errors.js';
 import { BACKEND_CHOICES, type BackendChoice } from './engine/backend.js';
 import { PERF_NETS, type PerfNet } from './perf/options.js';
-import { EXECUTORS } from './experiment/executors/index.js';
+import { EXECUTORS, type ExecutorOption } from './experiment/executors/index.js';
 
 const backendOption = {
   choices: BACKEND_CHOICES,
@@ -15,7 +15,7 @@ const backendOption = {
 };
 
 /** Every executor's own options, named by the executor in their help. */
-function executorOptions(): Record<string, { type: 'string' | 'number'; describe: string; default?: string | number }> {
+function executorOptions(): Record<string, ExecutorOption> {
   return Object.fromEntries(Object.values(EXECUTORS).flatMap((e) => Object.entries(e.options ?? {})));
 }
 

@@ -135,6 +135,11 @@ function executorFor(opts: RunOptions): ExecutorSpec {
   const executor = EXECUTORS[name];
   if (!executor) throw new UserError(`--executor ${name}: unknown executor; use one of ${Object.keys(EXECUTORS).join(', ')}`);
   if (jobs > 1 && !executor.parallel) throw new UserError(`--jobs ${jobs}: the ${name} executor runs one job at a time; drop --jobs or use --executor pool`);
+  for (const other of Object.values(EXECUTORS)) {
+    if (other === executor) continue;
+    const given = Object.keys(other.options ?? {}).find((option) => opts.executorOptions?.[option] !== undefined);
+    if (given) throw new UserError(`--${given}: an option of the ${other.name} executor, not of ${name}; add --executor ${other.name} or drop it`);
+  }
   return executor;
 }
 

@@ -102,13 +102,16 @@ describe('bench run --jobs N and bench job', function () {
     assert.equal(r.stderr, `error: ${downstream.id}: its pretext job ${downstream.dependsOn} has no results yet; run that job first\n`);
   });
 
-  it('--jobs takes a whole number or auto; the local executor refuses more than one', () => {
+  it('--jobs takes a whole number or auto; the local executor refuses more than one; another executor\'s option is refused', () => {
     const zero = bench(['run', file, '--jobs', '0', '--results', join(root, 'x')], root);
     assert.equal(zero.status, 2);
     assert.equal(zero.stderr, 'error: --jobs 0: use a whole number of at least 1, or auto\n');
     const local = bench(['run', file, '--jobs', '2', '--executor', 'local', '--results', join(root, 'x')], root);
     assert.equal(local.status, 2);
     assert.equal(local.stderr, 'error: --jobs 2: the local executor runs one job at a time; drop --jobs or use --executor pool\n');
+    const foreign = bench(['run', file, '--jobs', '2', '--partition', 'gpu', '--results', join(root, 'x')], root);
+    assert.equal(foreign.status, 2);
+    assert.equal(foreign.stderr, 'error: --partition: an option of the slurm executor, not of pool; add --executor slurm or drop it\n');
     assert.equal(existsSync(join(root, 'x')), false, 'nothing written');
   });
 });

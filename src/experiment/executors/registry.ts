@@ -6,11 +6,14 @@
 import type { PlannedJob } from '../plan.js';
 import type { Experiment } from '../types.js';
 
-/** A command-line option an executor adds to `bench run` (a subset of yargs' option shape). */
+/**
+ * A command-line option an executor adds to `bench run` (a subset of yargs'
+ * option shape). No default here: unset means not given, so an option of
+ * another executor than the one chosen is refused instead of ignored.
+ */
 export interface ExecutorOption {
   type: 'string' | 'number';
   describe: string;
-  default?: string | number;
 }
 
 export interface ExecutionContext {

@@ -83,11 +83,11 @@ export function slurmArrays(plan: PlannedJob[]): { name: string; jobs: PlannedJo
 const OPTIONS = {
   partition: { type: 'string', describe: 'SLURM: sbatch --partition' },
   time: { type: 'string', describe: 'SLURM: sbatch --time (HH:MM:SS) per job; jobs checkpoint 120 s before it and requeue' },
-  'cpus-per-task': { type: 'number', default: 1, describe: 'SLURM: sbatch --cpus-per-task' },
+  'cpus-per-task': { type: 'number', describe: 'SLURM: sbatch --cpus-per-task (default 1)' },
   mem: { type: 'string', describe: 'SLURM: sbatch --mem per job, e.g. 4G' },
   gres: { type: 'string', describe: 'SLURM: sbatch --gres, e.g. gpu:1' },
   'max-parallel': { type: 'number', describe: 'SLURM: at most K tasks of each array at once (--array=...%K)' },
-  'max-requeues': { type: 'number', default: 3, describe: 'SLURM: times a job requeues itself after the time-limit warning' },
+  'max-requeues': { type: 'number', describe: 'SLURM: times a job requeues itself after the time-limit warning (default 3)' },
 } as const;
 
 type SlurmOptions = { partition?: string; time?: string; cpusPerTask: number; mem?: string; gres?: string; maxParallel?: number; maxRequeues: number };
