@@ -16,6 +16,7 @@ import { isTempName, writeJsonAtomic } from '../results/store.js';
 import { collectResults, RESULTS_FILE } from './collect.js';
 import { EXECUTORS, type ExecutorSpec } from './executors/index.js';
 import { prepareDatasets } from './datasets.js';
+import { executeJob } from './job.js';
 import { PARTIAL_SUFFIX, PLAN_FILE } from './job-files.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedJob } from './plan.js';
@@ -188,6 +189,7 @@ async function runLocked(
     backend: backend.name,
     jobs: opts.jobs ?? 1,
     options: opts.executorOptions ?? {},
+    executeJob,
   });
   const summary: RunSummary = { resultsDir, ...executed };
   if (executed.outcome === 'submitted') return summary;

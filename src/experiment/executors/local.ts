@@ -6,11 +6,9 @@ registerExecutor({
   name: 'local',
   describe: 'every job in this process, one after another',
   parallel: false,
-  async execute({ plan, resultsRoot, resultsDir, backend }) {
+  async execute({ plan, resultsRoot, resultsDir, backend, executeJob }) {
     const ran: string[] = [];
     const reused: string[] = [];
-    // Loaded here, not at the top: the CLI reads the executor registry without loading any training code.
-    const { executeJob } = await import('../job.js');
     for (const [index, job] of plan.entries()) {
       const label = `[${index + 1}/${plan.length}] ${describeJob(job)}`;
       const outcome = await executeJob(job, { resultsRoot, resultsDir, backend, label });

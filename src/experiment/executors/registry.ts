@@ -3,6 +3,7 @@
  * executors): its name, whether it runs jobs in parallel, its own
  * command-line options, and how it gets a plan's unfinished jobs done.
  */
+import type { JobContext } from '../job.js';
 import type { PlannedJob } from '../plan.js';
 import type { Experiment } from '../types.js';
 
@@ -29,6 +30,12 @@ export interface ExecutionContext {
   jobs: number;
   /** Values of the executor's own options, by name. */
   options: Record<string, unknown>;
+  /**
+   * Runs one job in this process (../job.ts), passed in rather than imported
+   * so that reading this registry (the CLI does, for its flags) loads no
+   * training code.
+   */
+  executeJob: (job: PlannedJob, ctx: JobContext) => Promise<{ ran: boolean }>;
 }
 
 export interface Execution {
