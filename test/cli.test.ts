@@ -91,7 +91,7 @@ describe('bench CLI and the experiment runner', function () {
     assert.equal(first.ran.length, 6);
     assert.equal(first.reused.length, 0);
     const csv = (await readFile(join(results, 'tiny', 'results.csv'), 'utf8')).trim().split('\n');
-    assert.equal(csv[0], 'experiment,method,task,protocol,seed,metric,value,backend,wall_s,img_per_s,job');
+    assert.equal(csv[0], 'experiment,method,task,protocol,layer,seed,metric,value,backend,wall_s,img_per_s,job');
     assert.ok(csv.some((l) => l.startsWith('tiny,context-encoder,classification,frozen,3,mAP,')));
     assert.ok(csv.some((l) => l.startsWith('tiny,random,pretext,,3,heldout_masked_l2,')));
 

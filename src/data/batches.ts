@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Rng, RngState } from '../engine/random.js';
-import type { DatasetConfig } from '../experiment/types.js';
+import type { DatasetConfig } from './config.js';
 import { mapLimit } from './concurrency.js';
 import { loadImage, type Fit } from './image.js';
 import { BadSamples } from './samples.js';

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 /** 0..255; the reference code's hole fill. */
 export const DATASET_MEAN_RGB = [117, 104, 123];

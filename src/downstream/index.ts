@@ -1,5 +1,5 @@
 /** Downstream tasks by name: a new task is one file plus one line here. */
-import type { TaskName } from '../experiment/types.js';
+import type { TaskName } from './config.js';
 import { classification } from './classification.js';
 import { detection } from './detection.js';
 import { inpainting } from './inpainting.js';

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { loadModel } from '../engine/checkpoint.js';
+// Saved generators (and other encoders) name our custom layer classes; this registers them before loading.
+import '../models/custom-layers.js';
 import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
 import { listDatasetImages, loadImageBank } from '../data/batches.js';

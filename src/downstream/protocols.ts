@@ -6,12 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../engine/checkpoint.js';
+// Saved generators (and other encoders) name our custom layer classes; this registers them before loading.
+import '../models/custom-layers.js';
 import { ResumableLoop, type Stateful } from '../engine/resumable-loop.js';
 import { UserError } from '../errors.js';
-import type { EncoderLayer } from '../experiment/types.js';
+import { ENCODER_LAYERS, type EncoderLayer } from '../models/encoders/layers.js';
 import type { DownstreamJob } from './types.js';
-
-const ENCODER_LAYERS: EncoderLayer[] = ['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'conv4', 'conv5', 'pool5'];
 
 export interface TransferEncoder {
   /** Image [S,S,3] in [-1, 1] -> the chosen layer's output. */

@@ -1,5 +1,6 @@
 import type { ResumeTarget } from '../engine/resumable-loop.js';
-import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../experiment/types.js';
+import type { DatasetConfig } from '../data/config.js';
+import type { DownstreamConfig, ProtocolName } from './config.js';
 
 /** Everything that determines one downstream job's output. */
 export interface DownstreamJob {

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject } from 'ajv';
 import { UserError } from '../errors.js';
+import { ENCODER_LAYERS } from '../models/encoders/layers.js';
 import { locateJsonError } from './json-syntax.js';
 import type { Experiment } from './types.js';
 
@@ -67,8 +68,6 @@ function describe(err: ErrorObject): string {
   return `${path}: ${err.message ?? 'is invalid'}${given(err)}`;
 }
 
-const ENCODER_ORDER = ['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'conv4', 'conv5', 'pool5'];
-
 /** Validates a parsed experiment; returns the list of problems as "JSON path: message". */
 export function validateExperiment(raw: unknown): string[] {
   if (!validate(raw)) return (validate.errors ?? []).map(describe);
@@ -100,7 +99,7 @@ export function validateExperiment(raw: unknown): string[] {
       problems.push(`/downstream/${i}/finetuneFrom: only the finetune protocol trains the encoder, and protocols is ${JSON.stringify(d.protocols)}; add "finetune" or remove finetuneFrom`);
     }
     // Detection always cuts the encoder at conv5, so only the other tasks' layer bounds fine-tuning.
-    if (d.finetuneFrom !== undefined && d.task !== 'detection' && ENCODER_ORDER.indexOf(d.finetuneFrom) > ENCODER_ORDER.indexOf(d.layer)) {
+    if (d.finetuneFrom !== undefined && d.task !== 'detection' && ENCODER_LAYERS.indexOf(d.finetuneFrom) > ENCODER_LAYERS.indexOf(d.layer)) {
       problems.push(`/downstream/${i}/finetuneFrom: "${d.finetuneFrom}" is above layer "${d.layer}", so nothing would be fine-tuned; pick a layer at or below "${d.layer}"`);
     }
   });

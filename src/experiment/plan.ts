@@ -27,6 +27,8 @@ export interface PlannedDownstream {
   method: string;
   task: DownstreamConfig['task'];
   protocol: ProtocolName | null;
+  /** Encoder layer whose features the task reads; null for tasks that read none (inpainting). */
+  layer: string | null;
   seed: number;
   dir: string;
   config: DownstreamConfig;
@@ -69,6 +71,12 @@ export function protocolsOf(config: DownstreamConfig): (ProtocolName | null)[] {
   return config.task === 'inpainting' ? [null] : config.protocols;
 }
 
+/** Detection always reads conv5 (its RoI pooling is defined there); inpainting reads no encoder layer. */
+function featureLayerOf(config: DownstreamConfig): string | null {
+  if (config.task === 'inpainting') return null;
+  return config.task === 'detection' ? 'conv5' : config.layer;
+}
+
 export function makePlan(exp: Experiment, backend: string): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   for (const seed of exp.seeds) {
@@ -90,6 +98,7 @@ export function makePlan(exp: Experiment, backend: string): PlannedJob[] {
             method: config.name,
             task: task.task,
             protocol,
+            layer: featureLayerOf(task),
             seed,
             dir: ddir,
             config: task,

@@ -4,7 +4,7 @@
  * exists is reused; metrics.json is written last, so only a finished job is
  * ever trusted.
  */
-import { access, cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
@@ -13,8 +13,9 @@ import { logLine } from '../engine/log.js';
 import { writeSyntheticVoc } from '../data/synthetic.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
 import { DOWNSTREAM_TASKS } from '../downstream/index.js';
+import { resultRecords, RESULTS_COLUMNS, type JobMetrics } from '../results/format.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
-import { isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { exists, isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
 import type { DatasetConfig, Experiment } from './types.js';
@@ -30,34 +31,6 @@ export interface RunOptions {
 /** A training job's checkpoints, beside its folder (which only exists once the job is done). */
 export const PARTIAL_SUFFIX = '.partial';
 const STATE_FILE = 'state.bin';
-
-export interface JobMetrics {
-  id: string;
-  stage: 'pretext' | 'downstream';
-  method: string;
-  task?: string;
-  protocol?: string;
-  seed: number;
-  backend: string;
-  wallSeconds: number;
-  imgPerSec: number;
-  summary: Record<string, number>;
-  perClass?: Record<string, Record<string, number>>;
-  samples?: string[];
-  /** Samples left out under onBadSample "skip" ("file: why"); absent when none were. */
-  skippedSamples?: string[];
-}
-
-export const RESULTS_COLUMNS = ['experiment', 'method', 'task', 'protocol', 'seed', 'metric', 'value', 'backend', 'wall_s', 'img_per_s', 'job'];
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
   voc:
@@ -226,6 +199,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, partialDir:
     method: job.method,
     task: job.task,
     protocol: job.protocol ?? undefined,
+    layer: job.layer ?? undefined,
     seed: job.seed,
     backend,
     wallSeconds: (performance.now() - started) / 1000,
@@ -241,16 +215,6 @@ function describeJob(job: PlannedJob): string {
   return job.stage === 'pretext'
     ? `pretext ${job.method} (seed ${job.seed})`
     : `${job.task}${job.protocol ? `/${job.protocol}` : ''} on ${job.method} (seed ${job.seed})`;
-}
-
-export function resultRows(experiment: string, metrics: JobMetrics[]): (string | number)[][] {
-  const rows: (string | number)[][] = [];
-  for (const m of metrics) {
-    for (const [metric, value] of Object.entries(m.summary)) {
-      rows.push([experiment, m.method, m.task ?? 'pretext', m.protocol ?? '', m.seed, metric, value, m.backend, m.wallSeconds.toFixed(2), m.imgPerSec.toFixed(2), m.id]);
-    }
-  }
-  return rows;
 }
 
 export interface RunSummary {
@@ -295,6 +259,7 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
       method: j.method,
       task: j.stage === 'downstream' ? j.task : undefined,
       protocol: j.stage === 'downstream' ? (j.protocol ?? undefined) : undefined,
+      layer: j.stage === 'downstream' ? (j.layer ?? undefined) : undefined,
       seed: j.seed,
       dir: j.dir,
       dependsOn: j.stage === 'downstream' ? j.dependsOn : undefined,
@@ -341,9 +306,11 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
         summary.ran.push(job.id);
       }
     }
-    metrics.push(JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics);
+    const finished = JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics;
+    // Jobs finished before results had a layer column take it from the plan, which derives it from the same config.
+    metrics.push(job.stage === 'downstream' && job.layer !== null ? { ...finished, layer: job.layer } : finished);
   }
-  await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
+  await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRecords(exp.name, metrics), { header: true, columns: [...RESULTS_COLUMNS] }));
   logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
   const bad = [...new Set(metrics.flatMap((m) => m.skippedSamples ?? []))];
   if (bad.length > 0) {

@@ -1,5 +1,5 @@
 /** Pretext methods by name: a new method is one file plus one line here. */
-import type { PretextMethodName } from '../experiment/types.js';
+import type { PretextMethodName } from './config.js';
 import { trainAutoencoder } from './autoencoder.js';
 import { trainContextEncoder } from './context-encoder.js';
 import { randomInit } from './random.js';

@@ -14,7 +14,7 @@ import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBa
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
 import type { PretextJob, PretextOutcome } from './types.js';

@@ -1,4 +1,6 @@
-import type { DatasetConfig, ModelConfig, PretextConfig } from '../experiment/types.js';
+import type { DatasetConfig } from '../data/config.js';
+import type { ModelConfig } from '../models/config.js';
+import type { PretextConfig } from './config.js';
 
 /** Everything that determines one pretext job's output. */
 export interface PretextJob {

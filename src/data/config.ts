@@ -1,0 +1,20 @@
+/** A dataset entry of the experiment file (after validation), as the data layer reads it. */
+import type { OnBadSample } from './samples.js';
+
+export type DatasetFormat = 'voc' | 'folder';
+
+export interface SynthesizeConfig {
+  images: number;
+  size: number;
+  seed: number;
+  classes?: number;
+}
+
+export interface DatasetConfig {
+  format: DatasetFormat;
+  /** Absolute after loading. */
+  root: string;
+  synthesize?: SynthesizeConfig;
+  /** Default stop; not filled in, so existing job keys stay as they were. */
+  onBadSample?: OnBadSample;
+}
