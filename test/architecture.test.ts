@@ -92,7 +92,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['pretext', 'downstream', 'results'],
   ['models', 'data'],
   ['engine'],
-  ['fs', 'errors', 'metrics'],
+  ['fs', 'registry', 'metrics'],
+  ['errors'],
 ];
 
 function rowOf(folder: string): number {

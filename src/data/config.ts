@@ -1,7 +1,8 @@
 /** A dataset entry of the experiment file (after validation), as the data layer reads it. */
 import type { OnBadSample } from './samples.js';
 
-export type DatasetFormat = 'voc' | 'folder';
+/** A registered dataset format's name (src/data/formats). */
+export type DatasetFormat = string;
 
 export interface SynthesizeConfig {
   images: number;

@@ -10,9 +10,9 @@ import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
-import { writeSyntheticVoc } from '../data/synthetic.js';
+import { DATASET_FORMATS, openDataset } from '../data/formats/index.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
-import { DOWNSTREAM_TASKS } from '../downstream/index.js';
+import { DOWNSTREAM_TASKS, PROTOCOLS } from '../downstream/index.js';
 import { resultRecords, RESULTS_COLUMNS, type JobMetrics } from '../results/format.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
 import { exists, isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
@@ -32,15 +32,6 @@ export interface RunOptions {
 export const PARTIAL_SUFFIX = '.partial';
 const STATE_FILE = 'state.bin';
 
-const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
-  voc:
-    'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder); ' +
-    'expected <root>/JPEGImages/<id>.jpg, <root>/Annotations/<id>.xml, <root>/ImageSets/Main/<split>.txt (and for segmentation <root>/SegmentationClass/<id>.png, <root>/ImageSets/Segmentation/<split>.txt)',
-  folder:
-    'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration); ' +
-    'expected <root>/<split>/<class>/*.jpg|png, or <root>/<class>/*.jpg|png',
-};
-
 /** Synthesizes datasets that ask for it and are missing; fails early, naming every other missing dataset. */
 async function prepareDatasets(exp: Experiment): Promise<void> {
   const missing: string[] = [];
@@ -48,14 +39,15 @@ async function prepareDatasets(exp: Experiment): Promise<void> {
   for (const [key, ds] of Object.entries(exp.datasets)) {
     if (await exists(ds.root)) continue;
     if (ds.synthesize) toSynthesize.push([key, ds]);
-    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
+    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATASET_FORMATS.get(ds.format).missingHelp}`);
   }
   if (missing.length > 0) throw new UserError(missing.join('\n'));
   for (const [key, ds] of toSynthesize) {
     const synth = ds.synthesize!;
-    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
+    const format = DATASET_FORMATS.get(ds.format);
+    logLine(`dataset ${key}: writing a synthetic ${format.name} dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
     // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
-    await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...synth }));
+    await writeDirAtomic(ds.root, (tmp) => format.synthesize!(tmp, synth));
   }
 }
 
@@ -155,14 +147,17 @@ async function strayCheckpoints(resultsDir: string, plan: PlannedJob[]): Promise
 
 async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await PRETEXT_METHODS[job.config.method]({
-    config: job.config,
-    model: job.model,
-    dataset: job.dataset,
-    seed: job.seed,
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
+  const outcome = await PRETEXT_METHODS.get(job.config.method).train(
+    {
+      config: job.config,
+      model: job.model,
+      dataset: job.dataset,
+      seed: job.seed,
+      outDir,
+      resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+    },
+    { dataset: await openDataset(job.dataset) },
+  );
   return {
     id: job.id,
     stage: 'pretext',
@@ -182,17 +177,21 @@ function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
 
 async function runDownstream(job: PlannedDownstream, outDir: string, partialDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await DOWNSTREAM_TASKS[job.task]({
-    config: job.config,
-    protocol: job.protocol,
-    dataset: job.dataset,
-    seed: job.seed,
-    method: job.method,
-    encoderDir: join(pretextDir, ENCODER_DIR),
-    generatorDir: join(pretextDir, GENERATOR_DIR),
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
+  const outcome = await DOWNSTREAM_TASKS.get(job.task).run(
+    {
+      config: job.config,
+      protocol: job.protocol,
+      layer: job.layer,
+      dataset: job.dataset,
+      seed: job.seed,
+      method: job.method,
+      encoderDir: join(pretextDir, ENCODER_DIR),
+      generatorDir: join(pretextDir, GENERATOR_DIR),
+      outDir,
+      resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+    },
+    { dataset: await openDataset(job.dataset), protocol: job.protocol === null ? null : PROTOCOLS.get(job.protocol) },
+  );
   return {
     id: job.id,
     stage: 'downstream',
@@ -214,7 +213,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, partialDir:
 function describeJob(job: PlannedJob): string {
   return job.stage === 'pretext'
     ? `pretext ${job.method} (seed ${job.seed})`
-    : `${job.task}${job.protocol ? `/${job.protocol}` : ''} on ${job.method} (seed ${job.seed})`;
+    : `${job.task}${job.protocol ? `/${job.protocol}` : ''}${job.layer && job.config.layers ? ` at ${job.layer}` : ''} on ${job.method} (seed ${job.seed})`;
 }
 
 export interface RunSummary {
@@ -322,7 +321,7 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
 function jobConfig(job: PlannedJob): Record<string, unknown> {
   return job.stage === 'pretext'
     ? { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.config, model: job.model, dataset: job.dataset }
-    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, dataset: job.dataset, pretext: job.dependsOn };
+    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, layer: job.layer, dataset: job.dataset, pretext: job.dependsOn };
 }
 
 function formatNumber(v: number): string {

@@ -1,10 +1,10 @@
 import type { DatasetConfig } from '../data/config.js';
 import type { ModelConfig } from '../models/config.js';
-import type { PretextConfig } from './config.js';
+import type { PretextCommonConfig, PretextConfig } from './config.js';
 
 /** Everything that determines one pretext job's output. */
-export interface PretextJob {
-  config: PretextConfig;
+export interface PretextJob<C extends PretextCommonConfig = PretextConfig> {
+  config: C;
   model: ModelConfig;
   dataset: DatasetConfig;
   seed: number;
@@ -25,5 +25,3 @@ export interface PretextOutcome {
   /** "file: why" of each sample left out under onBadSample "skip". */
   skippedSamples: string[];
 }
-
-export type PretextMethod = (job: PretextJob) => Promise<PretextOutcome>;
