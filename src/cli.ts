@@ -16,7 +16,7 @@ const backendOption = {
 
 /** Every executor's own options, named by the executor in their help. */
 function executorOptions(): Record<string, ExecutorOption> {
-  return Object.fromEntries(Object.values(EXECUTORS).flatMap((e) => Object.entries(e.options ?? {})));
+  return Object.fromEntries(EXECUTORS.all().flatMap((e) => Object.entries(e.options ?? {})));
 }
 
 /** --jobs: a whole number of at least 1, or auto (the cores this process may use). */
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
           .option('results', { type: 'string', default: 'results', describe: 'folder that holds results/<experiment>/' })
           .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' })
           .option('jobs', { type: 'string', default: '1', describe: 'worker processes: a number, or auto for one per core (uses the pool executor)' })
-          .option('executor', { choices: Object.keys(EXECUTORS), describe: Object.values(EXECUTORS).map((e) => `${e.name}: ${e.describe}`).join('; ') })
+          .option('executor', { choices: EXECUTORS.names(), describe: EXECUTORS.all().map((e) => `${e.name}: ${e.describe}`).join('; ') })
           .options(executorOptions()),
       async (argv) => {
         const { runExperiment } = await import('./experiment/run.js');
@@ -160,7 +160,16 @@ async function main(): Promise<void> {
         if (!ok) process.exitCode = 1;
       },
     )
-    .demandCommand(1, 'name a command: run, job, status, synth, inpaint, perf, report or check')
+    .command(
+      'schema',
+      'print the experiment JSON Schema, built from the registered pretext methods, tasks, protocols, dataset formats and encoders (npm run schema writes it to src/experiment/schema.json for editors)',
+      (y) => y,
+      async () => {
+        const { buildExperimentSchema } = await import('./experiment/schema.js');
+        process.stdout.write(`${JSON.stringify(buildExperimentSchema(), null, 2)}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command: run, job, status, synth, inpaint, perf, report, check or schema')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

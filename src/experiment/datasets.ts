@@ -1,19 +1,9 @@
 /** An experiment's datasets before any job runs: synthesized when asked and missing, else present. */
 import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
-import { writeSyntheticVoc } from '../data/synthetic.js';
-import { writeDirAtomic } from '../results/store.js';
-import { exists } from './job-files.js';
+import { DATASET_FORMATS } from '../data/formats/index.js';
+import { exists, writeDirAtomic } from '../fs/atomic.js';
 import type { DatasetConfig, Experiment } from './types.js';
-
-const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
-  voc:
-    'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder); ' +
-    'expected <root>/JPEGImages/<id>.jpg, <root>/Annotations/<id>.xml, <root>/ImageSets/Main/<split>.txt (and for segmentation <root>/SegmentationClass/<id>.png, <root>/ImageSets/Segmentation/<split>.txt)',
-  folder:
-    'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration); ' +
-    'expected <root>/<split>/<class>/*.jpg|png, or <root>/<class>/*.jpg|png',
-};
 
 /**
  * Synthesizes datasets that ask for it and are missing; fails early, naming
@@ -27,13 +17,14 @@ export async function prepareDatasets(exp: Experiment, opts: { synthesize: boole
     if (await exists(ds.root)) continue;
     if (ds.synthesize && opts.synthesize) toSynthesize.push([key, ds]);
     else if (ds.synthesize) missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; \`bench run\` synthesizes it before starting any job`);
-    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
+    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATASET_FORMATS.get(ds.format).missingHelp}`);
   }
   if (missing.length > 0) throw new UserError(missing.join('\n'));
   for (const [key, ds] of toSynthesize) {
     const synth = ds.synthesize!;
-    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
+    const format = DATASET_FORMATS.get(ds.format);
+    logLine(`dataset ${key}: writing a synthetic ${format.name} dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
     // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
-    await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...synth }));
+    await writeDirAtomic(ds.root, (tmp) => format.synthesize!(tmp, synth));
   }
 }

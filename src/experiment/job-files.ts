@@ -4,8 +4,10 @@
  * metrics, its label. Cheap to import for the CLI, `bench status` and the
  * executors that only schedule.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { exists } from '../fs/atomic.js';
+import type { JobMetrics } from '../results/format.js';
 import type { PlannedJob } from './plan.js';
 
 /** A training job's checkpoints, beside its folder (which only exists once the job is done). */
@@ -16,32 +18,6 @@ export const METRICS_FILE = 'metrics.json';
 export const PLAN_FILE = 'plan.json';
 /** Exit code of `bench job` when it checkpointed on request and stopped: rerun it to resume. */
 export const EXIT_STOPPED = 3;
-
-export interface JobMetrics {
-  id: string;
-  stage: 'pretext' | 'downstream';
-  method: string;
-  task?: string;
-  protocol?: string;
-  seed: number;
-  backend: string;
-  wallSeconds: number;
-  imgPerSec: number;
-  summary: Record<string, number>;
-  perClass?: Record<string, Record<string, number>>;
-  samples?: string[];
-  /** Samples left out under onBadSample "skip" ("file: why"); absent when none were. */
-  skippedSamples?: string[];
-}
-
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether the job has finished (its metrics.json, written last, exists). */
 export function isDone(resultsDir: string, job: Pick<PlannedJob, 'dir'>): Promise<boolean> {
@@ -55,5 +31,5 @@ export async function readJobMetrics(resultsDir: string, job: Pick<PlannedJob, '
 export function describeJob(job: PlannedJob): string {
   return job.stage === 'pretext'
     ? `pretext ${job.method} (seed ${job.seed})`
-    : `${job.task}${job.protocol ? `/${job.protocol}` : ''} on ${job.method} (seed ${job.seed})`;
+    : `${job.task}${job.protocol ? `/${job.protocol}` : ''}${job.layer && job.config.layers ? ` at ${job.layer}` : ''} on ${job.method} (seed ${job.seed})`;
 }

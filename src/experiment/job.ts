@@ -8,10 +8,12 @@
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { logLine } from '../engine/log.js';
+import { openDataset } from '../data/formats/index.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
-import { DOWNSTREAM_TASKS } from '../downstream/index.js';
-import { writeDirAtomic, writeJsonAtomic } from '../results/store.js';
-import { exists, isDone, METRICS_FILE, PARTIAL_SUFFIX, readJobMetrics, STATE_FILE, type JobMetrics } from './job-files.js';
+import { DOWNSTREAM_TASKS, PROTOCOLS } from '../downstream/index.js';
+import { exists, writeDirAtomic, writeJsonAtomic } from '../fs/atomic.js';
+import type { JobMetrics } from '../results/format.js';
+import { isDone, METRICS_FILE, PARTIAL_SUFFIX, readJobMetrics, STATE_FILE } from './job-files.js';
 import type { PlannedDownstream, PlannedJob, PlannedPretext } from './plan.js';
 
 export interface JobContext {
@@ -50,14 +52,17 @@ async function findPretextElsewhere(resultsRoot: string, job: PlannedPretext, ow
 
 async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await PRETEXT_METHODS[job.config.method]({
-    config: job.config,
-    model: job.model,
-    dataset: job.dataset,
-    seed: job.seed,
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
+  const outcome = await PRETEXT_METHODS.get(job.config.method).train(
+    {
+      config: job.config,
+      model: job.model,
+      dataset: job.dataset,
+      seed: job.seed,
+      outDir,
+      resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+    },
+    { dataset: await openDataset(job.dataset) },
+  );
   return {
     id: job.id,
     stage: 'pretext',
@@ -77,23 +82,28 @@ function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
 
 async function runDownstream(job: PlannedDownstream, outDir: string, partialDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await DOWNSTREAM_TASKS[job.task]({
-    config: job.config,
-    protocol: job.protocol,
-    dataset: job.dataset,
-    seed: job.seed,
-    method: job.method,
-    encoderDir: join(pretextDir, ENCODER_DIR),
-    generatorDir: join(pretextDir, GENERATOR_DIR),
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
+  const outcome = await DOWNSTREAM_TASKS.get(job.task).run(
+    {
+      config: job.config,
+      protocol: job.protocol,
+      layer: job.layer,
+      dataset: job.dataset,
+      seed: job.seed,
+      method: job.method,
+      encoderDir: join(pretextDir, ENCODER_DIR),
+      generatorDir: join(pretextDir, GENERATOR_DIR),
+      outDir,
+      resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+    },
+    { dataset: await openDataset(job.dataset), protocol: job.protocol === null ? null : PROTOCOLS.get(job.protocol) },
+  );
   return {
     id: job.id,
     stage: 'downstream',
     method: job.method,
     task: job.task,
     protocol: job.protocol ?? undefined,
+    layer: job.layer ?? undefined,
     seed: job.seed,
     backend,
     wallSeconds: (performance.now() - started) / 1000,
@@ -108,7 +118,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, partialDir:
 function jobConfig(job: PlannedJob): Record<string, unknown> {
   return job.stage === 'pretext'
     ? { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.config, model: job.model, dataset: job.dataset }
-    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, dataset: job.dataset, pretext: job.dependsOn };
+    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, layer: job.layer, dataset: job.dataset, pretext: job.dependsOn };
 }
 
 function formatNumber(v: number): string {

@@ -12,7 +12,7 @@ import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
-import { isTempName, writeJsonAtomic } from '../results/store.js';
+import { isTempName, writeJsonAtomic } from '../fs/atomic.js';
 import { collectResults, RESULTS_FILE } from './collect.js';
 import { EXECUTORS, type ExecutorSpec } from './executors/index.js';
 import { prepareDatasets } from './datasets.js';
@@ -133,10 +133,10 @@ export async function runExperiment(file: string, opts: RunOptions): Promise<Run
 function executorFor(opts: RunOptions): ExecutorSpec {
   const jobs = opts.jobs ?? 1;
   const name = opts.executor ?? (jobs > 1 ? 'pool' : 'local');
-  const executor = EXECUTORS[name];
-  if (!executor) throw new UserError(`--executor ${name}: unknown executor; use one of ${Object.keys(EXECUTORS).join(', ')}`);
+  if (!EXECUTORS.has(name)) throw new UserError(`--executor ${name}: unknown executor; use one of ${EXECUTORS.names().join(', ')}`);
+  const executor = EXECUTORS.get(name);
   if (jobs > 1 && !executor.parallel) throw new UserError(`--jobs ${jobs}: the ${name} executor runs one job at a time; drop --jobs or use --executor pool`);
-  for (const other of Object.values(EXECUTORS)) {
+  for (const other of EXECUTORS.all()) {
     if (other === executor) continue;
     const given = Object.keys(other.options ?? {}).find((option) => opts.executorOptions?.[option] !== undefined);
     if (given) throw new UserError(`--${given}: an option of the ${other.name} executor, not of ${name}; add --executor ${other.name} or drop it`);
@@ -154,7 +154,7 @@ async function runLocked(
 ): Promise<RunSummary> {
   logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
   // A sweep still queued or running owns its temporary folders: nothing here may touch them.
-  for (const other of Object.values(EXECUTORS)) await other.checkIdle?.({ exp, resultsDir });
+  for (const other of EXECUTORS.all()) await other.checkIdle?.({ exp, resultsDir });
   const leftovers = await removeLeftovers(resultsDir);
   if (leftovers > 0) logLine(`experiment ${exp.name}: removed ${leftovers} temporary file(s) of an interrupted run`);
 
@@ -175,6 +175,7 @@ async function runLocked(
       method: j.method,
       task: j.stage === 'downstream' ? j.task : undefined,
       protocol: j.stage === 'downstream' ? (j.protocol ?? undefined) : undefined,
+      layer: j.stage === 'downstream' ? (j.layer ?? undefined) : undefined,
       seed: j.seed,
       dir: j.dir,
       dependsOn: j.stage === 'downstream' ? j.dependsOn : undefined,

@@ -15,7 +15,8 @@ import { requestStop, StoppedForResume } from '../engine/stop-request.js';
 import { collectResults, RESULTS_FILE } from './collect.js';
 import { prepareDatasets } from './datasets.js';
 import { executeJob } from './job.js';
-import { describeJob, exists, EXIT_STOPPED, isDone, PLAN_FILE } from './job-files.js';
+import { exists } from '../fs/atomic.js';
+import { describeJob, EXIT_STOPPED, isDone, PLAN_FILE } from './job-files.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedJob } from './plan.js';
 

@@ -22,6 +22,7 @@ export interface JobStatus {
   id: string;
   /** Relative to results/<experiment>/. */
   dir: string;
+  layer?: string;
   state: JobState;
   /** "<array job>_<task>" of the job's latest submission. */
   slurmId?: string;
@@ -33,7 +34,7 @@ export interface JobStatus {
 const RUNNING_STATES = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SIGNALING', 'STAGE_OUT']);
 
 export async function sweepStatus(resultsDir: string): Promise<JobStatus[]> {
-  let plan: { jobs: { id: string; dir: string }[] };
+  let plan: { jobs: { id: string; dir: string; layer?: string }[] };
   try {
     plan = JSON.parse(await readFile(join(resultsDir, PLAN_FILE), 'utf8'));
   } catch {
@@ -56,7 +57,7 @@ export async function sweepStatus(resultsDir: string): Promise<JobStatus[]> {
   for (const job of plan.jobs) {
     const task = latest.get(job.id);
     if (await isDone(resultsDir, job)) {
-      statuses.push({ id: job.id, dir: job.dir, state: 'done', ...task });
+      statuses.push({ id: job.id, dir: job.dir, layer: job.layer, state: 'done', ...task });
       continue;
     }
     if (!task) {

@@ -3,6 +3,7 @@
  * executors): its name, whether it runs jobs in parallel, its own
  * command-line options, and how it gets a plan's unfinished jobs done.
  */
+import { Registry } from '../../registry/registry.js';
 import type { JobContext } from '../job.js';
 import type { PlannedJob } from '../plan.js';
 import type { Experiment } from '../types.js';
@@ -59,9 +60,8 @@ export interface ExecutorSpec {
   execute(ctx: ExecutionContext): Promise<Execution>;
 }
 
-export const EXECUTORS: Record<string, ExecutorSpec> = {};
+export const EXECUTORS = new Registry<ExecutorSpec>('executor', 'src/experiment/executors/index.ts');
 
-export function registerExecutor(spec: ExecutorSpec): void {
-  if (EXECUTORS[spec.name]) throw new Error(`executor ${spec.name} registered twice`);
-  EXECUTORS[spec.name] = spec;
+export function registerExecutor(spec: ExecutorSpec): ExecutorSpec {
+  return EXECUTORS.register(spec);
 }

@@ -1,7 +1,7 @@
 /**
  * `bench run --executor slurm`: the plan's unfinished jobs as SLURM job
  * arrays, one per stage: `pretext` (one task per pretext job) and one per
- * downstream task and protocol (e.g. `classification-frozen`). Array index i
+ * downstream task, protocol and layer (e.g. `classification-frozen`). Array index i
  * is the i-th pretext job of the plan in every array, so each downstream
  * array depends on the pretext array with `aftercorr`: its task i starts as
  * soon as pretext task i has succeeded, not when the whole pretext stage has
@@ -17,7 +17,7 @@ import { mkdir, readdir, readFile, statfs } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { UserError } from '../../errors.js';
 import { logLine } from '../../engine/log.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../results/store.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../fs/atomic.js';
 import { EXIT_STOPPED, isDone } from '../job-files.js';
 import type { PlannedJob } from '../plan.js';
 import { benchCommand } from './bench-command.js';
@@ -28,7 +28,7 @@ export const SLURM_DIR = 'slurm';
 export const SUBMISSION_FILE = 'submission.json';
 
 export interface SubmittedArray {
-  /** `pretext`, or `<task>[-<protocol>]`. */
+  /** `pretext`, or `<task>[-<protocol>][-<layer>]`. */
   name: string;
   slurmJobId: string;
   /** Array indices submitted (the jobs that had no results). */
@@ -67,17 +67,30 @@ export async function readSubmissions(resultsDir: string): Promise<{ dir: string
   return out;
 }
 
-/** `aftercorr` pairs array indices, so jobs are grouped by stage with index = pretext job number. */
+/**
+ * `aftercorr` pairs array indices, so array index i is pretext job i in every
+ * array. makePlan lists each pretext job's downstream jobs in the same order
+ * (entries x protocols x layers), so the k-th of them forms the k-th
+ * downstream array, named after its task, protocol and (when the entry lists
+ * several) layer.
+ */
 export function slurmArrays(plan: PlannedJob[]): { name: string; jobs: PlannedJob[] }[] {
   const pretext = plan.filter((j) => j.stage === 'pretext');
-  const arrays = new Map<string, PlannedJob[]>([['pretext', pretext]]);
+  const slots: { name: string; jobs: PlannedJob[] }[] = [];
+  const seen = new Map<string, number>();
   for (const job of plan) {
     if (job.stage !== 'downstream') continue;
-    const name = `${job.task}${job.protocol ? `-${job.protocol}` : ''}`;
-    if (!arrays.has(name)) arrays.set(name, new Array<PlannedJob>(pretext.length));
-    arrays.get(name)![pretext.findIndex((p) => p.id === job.dependsOn)] = job;
+    const index = pretext.findIndex((p) => p.id === job.dependsOn);
+    const k = seen.get(job.dependsOn) ?? 0;
+    seen.set(job.dependsOn, k + 1);
+    if (!slots[k]) {
+      const name = `${job.task}${job.protocol ? `-${job.protocol}` : ''}${job.layer && job.config.layers ? `-${job.layer}` : ''}`;
+      // Two entries of one task with the same protocol and layer (other settings) still need two arrays.
+      slots[k] = { name: slots.some((slot) => slot.name === name) ? `${name}-${k + 1}` : name, jobs: new Array<PlannedJob>(pretext.length) };
+    }
+    slots[k].jobs[index] = job;
   }
-  return [...arrays].map(([name, jobs]) => ({ name, jobs }));
+  return [{ name: 'pretext', jobs: pretext }, ...slots];
 }
 
 const OPTIONS = {
