@@ -12,10 +12,10 @@ import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
 import { requestStop, StoppedForResume } from '../engine/stop-request.js';
+import { exists } from '../fs/atomic.js';
 import { collectResults, RESULTS_FILE } from './collect.js';
 import { prepareDatasets } from './datasets.js';
 import { executeJob } from './job.js';
-import { exists } from '../fs/atomic.js';
 import { describeJob, EXIT_STOPPED, isDone, PLAN_FILE } from './job-files.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedJob } from './plan.js';
@@ -31,6 +31,11 @@ export function findJob(plan: PlannedJob[], key: string): PlannedJob | undefined
 
 /** Runs the job; returns its process exit code (0, or EXIT_STOPPED). */
 export async function runSingleJob(file: string, key: string, opts: SingleJobOptions): Promise<number> {
+  // First of all: SIGUSR2's default action would end the process, checkpoint or not.
+  process.on('SIGUSR2', () => {
+    logLine(`${key}: SIGUSR2 received; checkpointing at the end of the current training step and stopping`);
+    requestStop('stopped by SIGUSR2');
+  });
   const exp = await loadExperiment(file);
   const resultsRoot = resolve(opts.resultsRoot ?? 'results');
   const resultsDir = join(resultsRoot, exp.name);
@@ -49,10 +54,6 @@ export async function runSingleJob(file: string, key: string, opts: SingleJobOpt
     throw new UserError(`${key}: its pretext job ${job.dependsOn} has no results yet; run that job first`);
   }
 
-  process.on('SIGUSR2', () => {
-    logLine(`${describeJob(job)}: SIGUSR2 received; checkpointing at the end of this step and stopping`);
-    requestStop('stopped by SIGUSR2');
-  });
   let ran: boolean;
   try {
     ({ ran } = await executeJob(job, { resultsRoot, resultsDir, backend: backend.name, label: describeJob(job) }));
