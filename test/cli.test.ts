@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -71,14 +71,17 @@ describe('bench CLI and the experiment runner', function () {
   });
 
   it('exits 2 listing every schema error with its JSON path, before any work', async () => {
-    const file = join(root, 'bad.json');
-    await writeFile(file, JSON.stringify({ ...experiment(root), seeds: ['x'], pretext: [{ method: 'random', steps: -2 }] }));
-    const r = bench(['run', file, '--backend', 'wasm'], root);
+    // A folder of its own: the fixture has synthesized a dataset under root.
+    const dir = join(root, 'schema-errors');
+    await mkdir(dir);
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ ...experiment(dir), seeds: ['x'], pretext: [{ method: 'random', steps: -2 }] }));
+    const r = bench(['run', file, '--backend', 'wasm'], dir);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /bad\.json \/seeds\/0: must be integer/);
     assert.match(r.stderr, /bad\.json \/pretext\/0\/steps: must be >= 0/);
-    assert.equal(existsSync(join(root, 'results')), false);
-    assert.equal(existsSync(join(root, 'voc')), false);
+    assert.equal(existsSync(join(dir, 'results')), false);
+    assert.equal(existsSync(join(dir, 'voc')), false);
   });
 
   it('exits 2 with the line and column of a JSON syntax error, writing nothing', async () => {
