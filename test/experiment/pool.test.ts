@@ -16,6 +16,8 @@ import { checkpointStep } from '../helpers/checkpoint.js';
 import { bench, benchAsync, cli, resultNumbers, tinyExperiment, waitForCheckpoint } from '../helpers/sweep.js';
 
 describe('bench run --jobs N and bench job', function () {
+  // Each test runs several `bench` processes (and waits on SLURM's scheduler).
+  this.timeout(360_000);
   let root: string;
   let file: string;
   let straight: string;

@@ -51,6 +51,8 @@ async function waitForLog(path: string, pattern: RegExp, timeoutMs = 120_000): P
 }
 
 describe('bench run --executor slurm on a one-node SLURM', function () {
+  // Each test runs several `bench` processes (and waits on SLURM's scheduler).
+  this.timeout(360_000);
   let root: string;
   let file: string;
   let expected: Record<string, string>[];
