@@ -37,7 +37,9 @@ async function main(): Promise<void> {
         y
           .option('out', { type: 'string', demandOption: true, describe: 'folder to write (the VOC20xx-like folder)' })
           .option('images', { type: 'number', default: 200, describe: 'number of images' })
-          .option('size', { type: 'number', default: 128, describe: 'image side in pixels' })
+          .option('size', { type: 'number', describe: 'square images of this side in pixels (instead of --min-side/--max-side)' })
+          .option('min-side', { type: 'number', describe: 'shorter side drawn from min-side..max-side (default 300)' })
+          .option('max-side', { type: 'number', describe: 'longer side of every image (default 500), landscape or portrait' })
           .option('seed', { type: 'number', default: 1, describe: 'random seed' })
           .option('classes', { type: 'number', default: 20, describe: 'use the first N of the 20 VOC classes' }),
       async (argv) => {

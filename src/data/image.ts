@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../results/store.js';
+import { letterbox, type Letterbox } from './geometry.js';
 
 /** 0..255; the reference code's hole fill. */
 export const DATASET_MEAN_RGB = [117, 104, 123];
@@ -59,6 +60,26 @@ export async function loadImage(path: string, opts: { size: number; fit?: Fit })
     position: 'centre',
   });
   return decodeToFloat(pipeline, path);
+}
+
+/**
+ * The whole image in a size x size square, aspect kept, centred, padded with
+ * the dataset mean colour (about 0 in [-1, 1]); `box` says where it landed.
+ */
+export async function loadImageLetterboxed(path: string, size: number): Promise<{ image: FloatImage; box: Letterbox }> {
+  const { width, height } = await imageSize(path);
+  const box = letterbox(width, height, size);
+  const [r, g, b] = DATASET_MEAN_RGB;
+  const pipeline = sharp(path)
+    .resize(box.contentWidth, box.contentHeight, { fit: 'fill' })
+    .extend({
+      left: box.left,
+      top: box.top,
+      right: size - box.contentWidth - box.left,
+      bottom: size - box.contentHeight - box.top,
+      background: { r, g, b },
+    });
+  return { image: await decodeToFloat(pipeline, path), box };
 }
 
 /** `box` is 0-based inclusive [x1, y1, x2, y2]; it is clipped to the image. */

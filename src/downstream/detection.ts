@@ -97,7 +97,7 @@ export function vocToNet(box: Box, sx: number, sy: number): Box {
   return [(box[0] - 1) * sx, (box[1] - 1) * sy, (box[2] - 1) * sx, (box[3] - 1) * sy];
 }
 
-function netToVoc(box: Box, sx: number, sy: number, width: number, height: number): Box {
+export function netToVoc(box: Box, sx: number, sy: number, width: number, height: number): Box {
   const x = (v: number) => Math.min(Math.max(v / sx + 1, 1), width);
   const y = (v: number) => Math.min(Math.max(v / sy + 1, 1), height);
   return [x(box[0]), y(box[1]), x(box[2]), y(box[3])];

@@ -108,6 +108,13 @@ export function validateExperiment(raw: unknown): string[] {
     if (ds.synthesize && ds.format !== 'voc') {
       problems.push(`/datasets/${key}/synthesize: only datasets of format "voc" can be synthesized`);
     }
+    const synth = ds.synthesize;
+    if (synth && synth.size !== undefined && (synth.minSide !== undefined || synth.maxSide !== undefined)) {
+      problems.push(`/datasets/${key}/synthesize: give either size (square images) or minSide/maxSide, not both`);
+    }
+    if (synth && (synth.minSide ?? 0) > (synth.maxSide ?? Infinity)) {
+      problems.push(`/datasets/${key}/synthesize/minSide: ${synth.minSide} is larger than maxSide ${synth.maxSide}`);
+    }
   }
   return problems;
 }

@@ -10,7 +10,7 @@ import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
-import { writeSyntheticVoc } from '../data/synthetic.js';
+import { resolveSides, writeSyntheticVoc } from '../data/synthetic.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
 import { DOWNSTREAM_TASKS } from '../downstream/index.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
@@ -80,7 +80,8 @@ async function prepareDatasets(exp: Experiment): Promise<void> {
   if (missing.length > 0) throw new UserError(missing.join('\n'));
   for (const [key, ds] of toSynthesize) {
     const synth = ds.synthesize!;
-    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
+    const sides = resolveSides(synth);
+    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, sides ${sides.minSide}-${sides.maxSide}px, seed ${synth.seed})`);
     // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
     await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...synth }));
   }

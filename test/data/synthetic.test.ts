@@ -182,4 +182,27 @@ describe('data/synthetic', () => {
     await assert.rejects(writeSyntheticVoc({ out: join(parent, 'x'), images: 2, size: 32, seed: 1 }), UserError);
     await assert.rejects(writeSyntheticVoc({ out: join(parent, 'x'), images: 4, size: 32, seed: 1, classes: 21 }), UserError);
   });
+
+  it('makes VOC-like sides by default: longer side maxSide, landscape and portrait, labels and boxes in each image\'s own size', async () => {
+    const out = join(parent, 'sides');
+    await writeSyntheticVoc({ out, images: 16, minSide: 60, maxSide: 100, seed: 5, classes: 3 });
+    const voc = await VocDataset.open(out);
+    const ids = [...(await voc.ids('trainval')), ...(await voc.ids('test'))];
+    const shapes = await Promise.all(ids.map((id) => imageSize(voc.imagePath(id))));
+    for (const [i, { width, height }] of shapes.entries()) {
+      assert.equal(Math.max(width, height), 100, ids[i]);
+      assert.ok(Math.min(width, height) >= 60, `${ids[i]}: ${width}x${height}`);
+      const ann = await voc.annotation(ids[i]);
+      assert.deepEqual([ann.width, ann.height], [width, height]);
+      for (const o of ann.objects) assert.ok(o.box[2] <= width && o.box[3] <= height, `${ids[i]}: box ${o.box} in ${width}x${height}`);
+    }
+    assert.ok(shapes.some((s) => s.width > s.height) && shapes.some((s) => s.height > s.width), 'both orientations');
+    for (const id of await voc.ids('train', 'Segmentation')) {
+      const seg = await voc.segmentation(id);
+      const { width, height } = await imageSize(voc.imagePath(id));
+      assert.deepEqual([seg.width, seg.height], [width, height]);
+    }
+    await assert.rejects(writeSyntheticVoc({ out: join(parent, 'y'), images: 4, size: 64, minSide: 40, seed: 1 }), UserError);
+    await assert.rejects(writeSyntheticVoc({ out: join(parent, 'y'), images: 4, minSide: 90, maxSide: 80, seed: 1 }), UserError);
+  });
 });
