@@ -11,6 +11,7 @@
  * - the main object sits near the centre, so central holes occlude it partly.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLBuilder } from 'fast-xml-parser';
 import sharp from 'sharp';
@@ -491,6 +492,26 @@ function imageSides(sides: { minSide: number; maxSide: number }, rng: Rng): { wi
   return rng.next() < LANDSCAPE_SHARE ? { width: sides.maxSide, height: short } : { width: short, height: sides.maxSide };
 }
 
+/** What the marker file records: everything the generated files depend on. */
+function synthesisRecord(opts: Omit<SynthOptions, 'out'>): object {
+  return { generator: GENERATOR, images: opts.images, ...resolveSides(opts), seed: opts.seed, classes: resolveClasses(opts.classes) };
+}
+
+/**
+ * Whether `root` holds this generator's output for other options (or an
+ * earlier version of it), so that it should be generated again. A folder
+ * without the marker is the user's data and never counts as outdated.
+ */
+export async function isOutdatedSynthesis(root: string, opts: Omit<SynthOptions, 'out'>): Promise<boolean> {
+  let marker: string;
+  try {
+    marker = await readFile(join(root, SYNTH_MARKER), 'utf8');
+  } catch {
+    return false;
+  }
+  return marker.trim() !== JSON.stringify(synthesisRecord(opts), null, 2);
+}
+
 export async function writeSyntheticVoc(opts: SynthOptions): Promise<void> {
   const { out, images, seed } = opts;
   if (!Number.isInteger(images) || images < 4) {
@@ -567,6 +588,6 @@ export async function writeSyntheticVoc(opts: SynthOptions): Promise<void> {
       join(dir, 'ImageSets', 'Segmentation', 'trainval.txt'),
       lines([...seg.train, ...seg.val].sort()),
     );
-    await writeJsonAtomic(join(dir, SYNTH_MARKER), { generator: GENERATOR, images, ...sides, seed, classes });
+    await writeJsonAtomic(join(dir, SYNTH_MARKER), synthesisRecord(opts));
   });
 }

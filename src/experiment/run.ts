@@ -10,7 +10,7 @@ import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
-import { resolveSides, writeSyntheticVoc } from '../data/synthetic.js';
+import { isOutdatedSynthesis, resolveSides, writeSyntheticVoc } from '../data/synthetic.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
 import { DOWNSTREAM_TASKS } from '../downstream/index.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
@@ -73,7 +73,11 @@ async function prepareDatasets(exp: Experiment): Promise<void> {
   const missing: string[] = [];
   const toSynthesize: [string, DatasetConfig][] = [];
   for (const [key, ds] of Object.entries(exp.datasets)) {
-    if (await exists(ds.root)) continue;
+    if (await exists(ds.root)) {
+      // A synthetic dataset written for other settings (or by an earlier generator) is written again.
+      if (ds.synthesize && (await isOutdatedSynthesis(ds.root, ds.synthesize))) toSynthesize.push([key, ds]);
+      continue;
+    }
     if (ds.synthesize) toSynthesize.push([key, ds]);
     else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
   }
