@@ -53,13 +53,22 @@ async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage>
   return { data: out, height: info.height, width: info.width, channels: 3 };
 }
 
-export async function loadImage(path: string, opts: { size: number; fit?: Fit }): Promise<FloatImage> {
+/** What a dataset sample hands over for decoding: a file path, encoded bytes, or raw RGB pixels. */
+export type ImageInput = string | Buffer | { data: Uint8Array; width: number; height: number; channels: 3 };
+
+function sharpOf(input: ImageInput): Sharp {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
+  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
+}
+
+/** `source` names the sample in error messages (the path, or file#index); a path names itself. */
+export async function loadImage(input: ImageInput, opts: { size: number; fit?: Fit; source?: string }): Promise<FloatImage> {
   const fit = opts.fit ?? 'resize';
-  const pipeline = sharp(path).resize(opts.size, opts.size, {
+  const pipeline = sharpOf(input).resize(opts.size, opts.size, {
     fit: fit === 'resize' ? 'fill' : 'cover',
     position: 'centre',
   });
-  return decodeToFloat(pipeline, path);
+  return decodeToFloat(pipeline, opts.source ?? (typeof input === 'string' ? input : 'image'));
 }
 
 /**
@@ -97,6 +106,24 @@ export async function loadImageRegion(
     .extract({ left: x1, top: y1, width: x2 - x1 + 1, height: y2 - y1 + 1 })
     .resize(size, size, { fit: 'fill' });
   return decodeToFloat(pipeline, path);
+}
+
+/**
+ * A UserError when the sample cannot be read: `full` decodes all of it (a
+ * header read would miss a truncated file), otherwise only the header is read.
+ */
+export async function probeImage(input: ImageInput, source: string, full: boolean): Promise<void> {
+  if (full) {
+    await decodeToFloat(sharpOf(input).resize(8, 8, { fit: 'fill' }), source);
+    return;
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharpOf(input).metadata();
+  } catch (err) {
+    throw unreadable(source, err);
+  }
+  if (!meta.width || !meta.height) throw new UserError(`${source}: the image has no size; expected a readable JPEG or PNG`);
 }
 
 /** Decodes the whole file (a header read would miss a truncated one) at a tiny size; a UserError when it cannot. */

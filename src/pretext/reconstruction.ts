@@ -10,11 +10,13 @@ import { Rng } from '../engine/random.js';
 import { Progress, logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
-import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank } from '../data/batches.js';
+import { EpochSampler, listDatasetImages } from '../data/batches.js';
+import { fileSource, readableSources, StreamingCropLoader } from '../data/loader.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
 import { writeFileAtomic } from '../results/store.js';
+import { UserError } from '../errors.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
 import type { PretextJob, PretextOutcome } from './types.js';
@@ -55,6 +57,9 @@ interface LoopFields {
   rows: (string | number)[][];
 }
 
+/** Batches decoding ahead of training: enough to hide a slow decode, few enough that memory stays small. */
+const PREFETCH_BATCHES = 3;
+
 function largestPowerOfTwoAtMost(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
@@ -69,9 +74,11 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
   let paths = await listDatasetImages(job.dataset, config.split);
   if (config.maxImages !== undefined) paths = paths.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const bank: ImageBank = await loadImageBank(paths, loadSize, 'cover', bad);
+  if (paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const sources = await readableSources(paths.map(fileSource), bad);
+  if (sources.length === 0) throw new UserError(`no readable image among the ${paths.length} listed (${paths[0]}, ...): every one was skipped as bad`);
   const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
-  logLine(`pretext ${config.name}: ${bank.images.length} images at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
+  logLine(`pretext ${config.name}: ${sources.length} images streamed at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
   const models: PretextModels = buildPretextModels(job);
   const gVars = models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -83,8 +90,13 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
   const dVars = disc ? disc.trainableWeights.map((w) => w.read() as tf.Variable) : [];
   const optD = disc ? tf.train.adam(config.lr, config.beta1) : null;
 
-  const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
-  const cropRng = rng.fork('crops');
+  const loader = new StreamingCropLoader(
+    sources,
+    { loadSize, crop: size, batchSize: config.batchSize, prefetch: PREFETCH_BATCHES },
+    new EpochSampler(sources.length, rng.fork('order')),
+    rng.fork('crops'),
+    bad,
+  );
   const maskRng = rng.fork('masks');
   const parts: TrainingParts = {
     models: disc ? { generator: models.generator, discriminator: disc } : { generator: models.generator },
@@ -97,7 +109,7 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     steps: config.steps,
     lr: config.lr,
     parts,
-    streams: { sampler, crops: cropRng, masks: maskRng },
+    streams: { sampler: loader.samplerStream, crops: loader.cropStream, masks: maskRng },
   });
   const rows = (saved?.rows as LoopFields['rows'] | undefined) ?? [];
   let last = (saved?.last as LoopFields['last'] | undefined) ?? { loss: NaN, rec: NaN, adv: null, d: null };
@@ -105,8 +117,7 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
 
   try {
     for (let step = loop.firstStep; step <= config.steps; step++) {
-      const indices = sampler.take(config.batchSize);
-      const images = cropBatch(bank, indices, size, cropRng);
+      const { indices, images } = await loader.next();
       const masks = indices.map(() => maskFor(maskRng));
       const { input, target, weight } = batchTensors(images, size, masks);
 
