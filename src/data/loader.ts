@@ -150,6 +150,13 @@ export class StreamingCropLoader {
     }
   }
 
+  /** Waits for the batches still decoding, so no work outlives the job; their results are dropped. */
+  async close(): Promise<void> {
+    const pending = this.queue.map((q) => q.batch.catch(() => undefined));
+    this.drop();
+    await Promise.all(pending);
+  }
+
   /** Forgets scheduled batches (after a restore): their decodes finish unobserved. */
   private drop(): void {
     this.queue.length = 0;

@@ -378,9 +378,8 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
   const sampleRng = rng.fork('rois');
   const augmentRng = rng.fork('mirror');
   const dropoutRng = rng.fork('dropout');
-  const progress = new Progress(`detection/${job.protocol}`, config.steps, Math.max(1, Math.ceil(config.steps / 10)));
   try {
-    const loop = await startTransferLoop(job, encoder, optimizer, { variables: head.variables }, { sampler, rois: sampleRng, mirror: augmentRng, dropout: dropoutRng });
+    const loop = await startTransferLoop(job, encoder, optimizer, { variables: head.variables }, { sampler, rois: sampleRng, mirror: augmentRng, dropout: dropoutRng }, imagesPerStep);
     for (let step = loop.firstStep; step <= config.steps; step++) {
       const indices = sampler.take(imagesPerStep);
       const picked = indices.map((i) => train[i]);
@@ -410,7 +409,6 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
           const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
           return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
         });
-        progress.update(step, `loss ${loss.toFixed(4)}`);
       } finally {
         tf.dispose([input, labels, targets, weights]);
       }
@@ -418,7 +416,6 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
     }
     return loop.seconds();
   } finally {
-    progress.stop();
     optimizer.dispose();
   }
 }

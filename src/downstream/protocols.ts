@@ -129,6 +129,7 @@ export async function startTransferLoop(
   optimizer: TransferOptimizer,
   head: { model: tf.LayersModel } | { variables: tf.Variable[] },
   streams: Record<string, Stateful>,
+  imagesPerStep = job.config.batchSize,
 ): Promise<ResumableLoop> {
   const { config } = job;
   const { loop } = await ResumableLoop.start({
@@ -143,6 +144,7 @@ export async function startTransferLoop(
       optimizers: optimizer.optimizers,
     },
     streams,
+    imagesPerStep,
   });
   return loop;
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { Rng } from '../engine/random.js';
-import { Progress, logLine } from '../engine/log.js';
+import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
 import { EpochSampler, listDatasetImages } from '../data/batches.js';
@@ -110,11 +110,11 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     lr: config.lr,
     parts,
     streams: { sampler: loader.samplerStream, crops: loader.cropStream, masks: maskRng },
+    imagesPerStep: config.batchSize,
+    logEvery: config.logEvery * 10,
   });
   const rows = (saved?.rows as LoopFields['rows'] | undefined) ?? [];
   let last = (saved?.last as LoopFields['last'] | undefined) ?? { loss: NaN, rec: NaN, adv: null, d: null };
-  const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
-
   try {
     for (let step = loop.firstStep; step <= config.steps; step++) {
       const { indices, images } = await loader.next();
@@ -175,11 +175,10 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
       if (step % config.logEvery === 0 || step === config.steps) {
         rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), loop.seconds().toFixed(2)]);
       }
-      progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
       await loop.endStep(step, last.loss, (): LoopFields => ({ last, rows }));
     }
   } finally {
-    progress.stop();
+    await loader.close();
   }
   const trainSeconds = loop.seconds();
   optG.dispose();
