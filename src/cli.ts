@@ -24,8 +24,14 @@ async function main(): Promise<void> {
           .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment JSON, e.g. experiments/smoke.json' })
           .option('backend', backendOption)
           .option('results', { type: 'string', default: 'results', describe: 'folder that holds results/<experiment>/' })
-          .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' }),
+          .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print every job with its estimated time, peak memory and disk, and the total; write nothing' }),
       async (argv) => {
+        if (argv.dryRun) {
+          const { dryRunCommand } = await import('./experiment/dry-run.js');
+          await dryRunCommand(argv.experiment, argv.backend as BackendChoice);
+          return;
+        }
         const { runExperiment } = await import('./experiment/run.js');
         await runExperiment(argv.experiment, { backend: argv.backend as BackendChoice, resultsRoot: argv.results, wait: argv.wait });
       },

@@ -454,6 +454,17 @@ function planDataset(images: number, classCount: number, rng: Rng): Plan {
   };
 }
 
+/** Images per split of a synthetic dataset of `images` images, as planDataset splits it (for estimates before it exists). */
+export function syntheticSplitSize(images: number, split: string, task: 'Main' | 'Segmentation'): number | null {
+  const test = Math.floor(images / 2);
+  const train = Math.ceil((images - test) / 2);
+  const val = images - test - train;
+  const segmented = (n: number) => Math.max(1, Math.round(n * SEGMENTED_SHARE));
+  const main: Record<string, number> = { train, val, trainval: train + val, test };
+  const seg: Record<string, number> = { train: segmented(train), val: segmented(val), trainval: segmented(train) + segmented(val) };
+  return (task === 'Main' ? main : seg)[split] ?? null;
+}
+
 function checkOutput(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) {
