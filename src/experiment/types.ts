@@ -52,6 +52,8 @@ export interface PretextConfig {
   lambdaRec: number;
   loadScale: number;
   maxImages?: number;
+  /** Dropout rate after the channel-wise FC; absent means none. */
+  dropout?: number;
   logEvery: number;
   checkpointEvery: number;
 }

@@ -27,6 +27,7 @@ export function buildPretextModels(job: PretextJob): PretextModels {
       seed: new Rng(job.seed).intSeed('weights'),
     },
     decoderWidths: model.decoderWidths,
+    dropout: job.config.dropout,
   });
 }
 

@@ -15,6 +15,7 @@ import { fileSource, readableSources, StreamingCropLoader } from '../data/loader
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
+import { freshDropoutLayers } from '../models/fresh-dropout.js';
 import { writeFileAtomic } from '../results/store.js';
 import { UserError } from '../errors.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
@@ -109,7 +110,8 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     steps: config.steps,
     lr: config.lr,
     parts,
-    streams: { sampler: loader.samplerStream, crops: loader.cropStream, masks: maskRng },
+    // The dropout mask stream exactly when the config has dropout, which the job key includes.
+    streams: { sampler: loader.samplerStream, crops: loader.cropStream, masks: maskRng, ...Object.fromEntries(freshDropoutLayers(models.generator).map((l) => [l.name, l.stream])) },
     imagesPerStep: config.batchSize,
     logEvery: config.logEvery * 10,
   });
