@@ -13,7 +13,8 @@
  */
 import type { Stateful } from '../engine/resumable-loop.js';
 import type { Rng, RngState } from '../engine/random.js';
-import { EpochSampler, type CropView, type SamplerState } from './batches.js';
+import { EpochSampler, type CropView, type ImageBank, type SamplerState } from './batches.js';
+import { mapLimit } from './concurrency.js';
 import { loadImage, probeImage, type ImageInput } from './image.js';
 import type { BadSamples } from './samples.js';
 
@@ -37,12 +38,32 @@ export function fileSource(path: string): ImageSource {
  * that fails to decode later stops the job then, naming it.
  */
 export async function readableSources(sources: readonly ImageSource[], bad: BadSamples): Promise<ImageSource[]> {
+  return (await readableIndices(sources, bad)).map((i) => sources[i]);
+}
+
+/** readableSources as indices into `sources`, for data that follows the images (labels). */
+export async function readableIndices(sources: readonly ImageSource[], bad: BadSamples): Promise<number[]> {
   const full = bad.policy === 'skip';
   const checked = await bad.map(sources, async (s) => {
     await probeImage(await s.image(), s.source, full);
     return true;
   });
-  return checked.map((c) => sources[c.index]);
+  return checked.map((c) => c.index);
+}
+
+/**
+ * Images `indices` of `sources` decoded like the in-memory path (aspect kept,
+ * centre square of side `size`), as an ImageBank for cropping views; a file
+ * that fails stops the job naming it (`bad`), as in the loader.
+ */
+export async function decodeChunk(sources: readonly ImageSource[], indices: number[], size: number, bad: BadSamples): Promise<ImageBank> {
+  const images = await mapLimit(indices, 8, async (i) => {
+    const s = sources[i];
+    const img = await bad.tryLoad(async () => loadImage(await s.image(), { size, fit: 'cover', source: s.source }));
+    if (!img) throw new Error(`${s.source}: decoded when the job started, unreadable now`);
+    return img.data;
+  });
+  return { size, images, paths: indices.map((i) => sources[i].source), kept: indices.map((_, k) => k) };
 }
 
 export interface CropLoaderOptions {

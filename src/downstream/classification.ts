@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
-import { cropBatch, cropViews, EpochSampler, loadImageBank, type CropView, type ImageBank } from '../data/batches.js';
+import { cropViews, EpochSampler, type CropView } from '../data/batches.js';
+import { decodeChunk, fileSource, readableIndices, StreamingCropLoader, type ImageSource } from '../data/loader.js';
 import { readImageFolder } from '../data/folder.js';
 import { BadSamples } from '../data/samples.js';
 import { VocDataset } from '../data/voc.js';
@@ -114,8 +115,65 @@ function testViews(loadSize: number, crop: number, crops: 1 | 10): CropView[] {
   return crops === 1 ? places.map((p) => ({ ...p, mirror: false })) : places.flatMap((p) => [{ ...p, mirror: false }, { ...p, mirror: true }]);
 }
 
-function viewBatch(bank: ImageBank, indices: number[], crop: number, view: CropView): Float32Array {
-  return cropViews(bank, indices, crop, indices.map(() => view));
+/** Images are decoded in chunks of this many, each once for all its views; a multiple of predictInBatches' batch. */
+const FEATURE_CHUNK = 32;
+/** Training batches decoding ahead of fine-tuning. */
+const PREFETCH_BATCHES = 3;
+
+/** The images of a split that read, and their labels. */
+interface StreamedSplit {
+  sources: ImageSource[];
+  labels: Int8Array[];
+}
+
+async function readableSplit(split: LabelledSplit, bad: BadSamples): Promise<StreamedSplit> {
+  if (split.paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const all = split.paths.map(fileSource);
+  const kept = await readableIndices(all, bad);
+  if (kept.length === 0) throw new UserError(`no readable image among the ${all.length} listed (${split.paths[0]}, ...): every one was skipped as bad`);
+  return { sources: kept.map((i) => all[i]), labels: kept.map((i) => split.labels[i]) };
+}
+
+/**
+ * Streams the encoder outputs of each of `views` for every image to `use`,
+ * a chunk of images at a time: each chunk is decoded once and dropped after
+ * its views have passed through the encoder.
+ */
+async function forEachViewChunk(
+  model: tf.LayersModel,
+  split: StreamedSplit,
+  loadSize: number,
+  crop: number,
+  views: CropView[],
+  bad: BadSamples,
+  use: (view: number, start: number, count: number, features: Float32Array) => void | Promise<void>,
+): Promise<void> {
+  const count = split.sources.length;
+  for (let start = 0; start < count; start += FEATURE_CHUNK) {
+    const indices = Array.from({ length: Math.min(FEATURE_CHUNK, count - start) }, (_, k) => start + k);
+    const bank = await decodeChunk(split.sources, indices, loadSize, bad);
+    const local = indices.map((_, k) => k);
+    for (const [v, view] of views.entries()) {
+      await use(v, start, local.length, await predictInBatches(model, cropViews(bank, local, crop, local.map(() => view)), local.length, [crop, crop, 3]));
+    }
+  }
+}
+
+/** Encoder outputs of each of `views` for every image: one array per view, images back to back. */
+async function viewFeatures(model: tf.LayersModel, split: StreamedSplit, loadSize: number, crop: number, views: CropView[], bad: BadSamples): Promise<Float32Array[]> {
+  const chunks: Float32Array[][] = views.map(() => []);
+  await forEachViewChunk(model, split, loadSize, crop, views, bad, (v, _start, _count, features) => {
+    chunks[v].push(features);
+  });
+  return chunks.map((parts) => {
+    const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      all.set(p, offset);
+      offset += p.length;
+    }
+    return all;
+  });
 }
 
 function sigmoidOrSoftmax(logits: Float32Array, n: number, c: number, exclusive: boolean): Float32Array {
@@ -134,34 +192,37 @@ export const classification: DownstreamTask = async (job) => {
   const size = encoder.inputSize;
   const loadSize = Math.round(size * 1.15);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const trainBank = await loadImageBank(data.train.paths, loadSize, 'cover', bad);
-  const testBank = await loadImageBank(data.test.paths, loadSize, 'cover', bad);
-  // Labels follow the images that loaded.
-  const trainLabels = trainBank.kept.map((i) => data.train.labels[i]);
-  const testLabels = testBank.kept.map((i) => data.test.labels[i]);
+  // Images stream from disk; labels follow the images that read.
+  const train = await readableSplit(data.train, bad);
+  const test = await readableSplit(data.test, bad);
+  const trainLabels = train.labels;
+  const testLabels = test.labels;
   const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
-  logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
+  const nTrain = train.sources.length;
+  logLine(`classification/${job.protocol} on ${job.method}: ${nTrain} train, ${test.sources.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
 
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
-  const features = (bank: ImageBank, view: CropView): Promise<Float32Array> => {
-    const indices = Array.from({ length: bank.images.length }, (_, i) => i);
-    return predictInBatches(encoder.model, viewBatch(bank, indices, size, view), indices.length, [size, size, 3]);
-  };
   const [centre] = testViews(loadSize, size, 1);
-  const calibration = Array.from({ length: Math.min(64, trainBank.images.length) }, (_, i) => i);
-  calibrateEncoder(encoder, config.rescale, viewBatch(trainBank, calibration, size, centre), calibration.length);
-  const scaler = FeatureScaler.fit(await features(trainBank, centre), trainBank.images.length, encoder.featureShape, false);
+  const calibrationCount = Math.min(64, nTrain);
+  const calibration = Array.from({ length: calibrationCount }, (_, i) => i);
+  const calibrationBank = await decodeChunk(train.sources, calibration, loadSize, bad);
+  calibrateEncoder(encoder, config.rescale, cropViews(calibrationBank, calibration, size, calibration.map(() => centre)), calibrationCount);
+  // Frozen: features of a few fixed augmented views per image, computed once, in the same pass as the scaler's centre views.
+  const frozenViews = encoder.finetune ? [] : testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
+  const [centreFeatures, ...viewCache] = await viewFeatures(encoder.model, train, loadSize, size, [centre, ...frozenViews], bad);
+  const scaler = FeatureScaler.fit(centreFeatures, nTrain, encoder.featureShape, false);
 
-  const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));
+  const sampler = new EpochSampler(nTrain, rng.fork('order'));
   const cropRng = rng.fork('crops');
-  const batch = Math.min(config.batchSize, trainBank.images.length);
+  const batch = Math.min(config.batchSize, nTrain);
   let trainSeconds: number;
   if (encoder.finetune) {
-    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, crops: cropRng });
+    const loader = new StreamingCropLoader(train.sources, { loadSize, crop: size, batchSize: batch, prefetch: PREFETCH_BATCHES }, sampler, cropRng, bad);
+    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler: loader.samplerStream, crops: loader.cropStream });
     for (let step = loop.firstStep; step <= config.steps; step++) {
-      const idx = sampler.take(batch);
-      const x = tf.tensor4d(cropBatch(trainBank, idx, size, cropRng), [idx.length, size, size, 3]);
+      const { indices: idx, images } = await loader.next();
+      const x = tf.tensor4d(images, [idx.length, size, size, 3]);
       const loss = optimizer.step(() => {
         const feats = scaler.apply(encoder.model.apply(x, { training: true }) as tf.Tensor);
         return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive);
@@ -170,11 +231,10 @@ export const classification: DownstreamTask = async (job) => {
       await loop.endStep(step, loss);
     }
     trainSeconds = loop.seconds();
+    await loader.close();
   } else {
-    // Frozen: features of a few fixed augmented views per image, computed once.
-    const views = testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
-    const cache: Float32Array[] = [];
-    for (const view of views) cache.push(scaler.applyInPlace(await features(trainBank, view)));
+    const views = frozenViews;
+    const cache = viewCache.map((f) => scaler.applyInPlace(f));
     const viewRng = rng.fork('views');
     const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, views: viewRng });
     for (let step = loop.firstStep; step <= config.steps; step++) {
@@ -191,16 +251,16 @@ export const classification: DownstreamTask = async (job) => {
   optimizer.dispose();
 
   // Scores averaged over the test views.
-  const n = testBank.images.length;
+  const n = test.sources.length;
   const testIdx = Array.from({ length: n }, (_, i) => i);
   const scores = new Float32Array(n * c);
   const views = testViews(loadSize, size, config.testCrops);
-  for (const view of views) {
-    const feats = scaler.applyInPlace(await features(testBank, view));
-    const logits = await predictInBatches(head, feats, n, encoder.featureShape);
-    const probs = sigmoidOrSoftmax(logits, n, c, data.exclusive);
-    for (let i = 0; i < probs.length; i++) scores[i] += probs[i] / views.length;
-  }
+  // Per chunk and view: features -> head -> probabilities, so no view's features of the whole split are held.
+  await forEachViewChunk(encoder.model, test, loadSize, size, views, bad, async (_view, start, count, raw) => {
+    const logits = await predictInBatches(head, scaler.applyInPlace(raw), count, encoder.featureShape);
+    const probs = sigmoidOrSoftmax(logits, count, c, data.exclusive);
+    for (let i = 0; i < probs.length; i++) scores[start * c + i] += probs[i] / views.length;
+  });
   scaler.dispose();
   head.dispose();
   encoder.model.dispose();
