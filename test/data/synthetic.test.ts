@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { imageSize, loadImage } from '../../src/data/image.js';
 import { readLabelPng } from '../../src/data/palette.js';
-import { writeSyntheticVoc } from '../../src/data/synthetic.js';
+import { isOutdatedSynthesis, writeSyntheticVoc } from '../../src/data/synthetic.js';
 import { VOC_CLASSES, VocDataset } from '../../src/data/voc.js';
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -204,5 +204,14 @@ describe('data/synthetic', () => {
     }
     await assert.rejects(writeSyntheticVoc({ out: join(parent, 'y'), images: 4, size: 64, minSide: 40, seed: 1 }), UserError);
     await assert.rejects(writeSyntheticVoc({ out: join(parent, 'y'), images: 4, minSide: 90, maxSide: 80, seed: 1 }), UserError);
+  });
+
+  it('knows when a folder holds its output for other settings (so a run writes it again), never for a folder it did not write', async () => {
+    assert.equal(await isOutdatedSynthesis(root, { images, size, seed: 11, classes: classCount }), false);
+    assert.equal(await isOutdatedSynthesis(root, { images, size, seed: 12, classes: classCount }), true);
+    assert.equal(await isOutdatedSynthesis(root, { images, minSide: 48, maxSide: 64, seed: 11, classes: classCount }), true);
+    const foreign = join(parent, 'user-data');
+    await mkdir(foreign, { recursive: true });
+    assert.equal(await isOutdatedSynthesis(foreign, { images, size, seed: 11 }), false);
   });
 });
