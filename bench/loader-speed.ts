@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cropBatch, EpochSampler, loadImageBank } from '../src/data/batches.js';
 import { readImageFolder } from '../src/data/folder.js';
-import { fileSource, StreamingCropLoader } from '../src/data/loader.js';
+import { StreamingCropLoader } from '../src/data/loader.js';
 import { applyMask, makeMask } from '../src/data/masks.js';
 import { BadSamples } from '../src/data/samples.js';
 import { initBackend } from '../src/engine/backend.js';
@@ -52,7 +52,7 @@ async function step(images: Float32Array): Promise<void> {
 const rng = new Rng(3);
 const memorySampler = new EpochSampler(paths.length, rng.fork('order-memory'));
 const memoryCrops = rng.fork('crops-memory');
-const loader = new StreamingCropLoader(paths.map(fileSource), { loadSize, crop: size, batchSize: batch, prefetch: 3 }, new EpochSampler(paths.length, rng.fork('order')), rng.fork('crops'), new BadSamples());
+const loader = new StreamingCropLoader(paths, { loadSize, crop: size, batchSize: batch, prefetch: 3 }, new EpochSampler(paths.length, rng.fork('order')), rng.fork('crops'), new BadSamples());
 
 await step((await loader.next()).images); // warm-up
 const seconds = { loader: 0, predecoded: 0 };

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { letterbox, type Letterbox } from './geometry.js';
 
 /** 0..255; the reference code's hole fill. */
@@ -23,13 +23,35 @@ export interface FloatImage {
 
 export type Fit = 'resize' | 'center-crop' | 'cover';
 
+/** An image as a dataset hands it out: a file path, encoded bytes (JPEG/PNG), or raw 8-bit RGB pixels (HWC). */
+export type ImageData = string | Buffer | { data: Uint8Array; width: number; height: number; channels: 3 };
+
+/** An image that is read on demand; `source` (a file, or file#index) names it in error messages. */
+export interface ImageSource {
+  source: string;
+  image(): Promise<ImageData>;
+}
+
+/** A path, or a dataset's sample. */
+export type ImageRef = string | ImageSource;
+
+function sourceOf(ref: ImageRef): string {
+  return typeof ref === 'string' ? ref : ref.source;
+}
+
+async function openImage(ref: ImageRef): Promise<Sharp> {
+  const input = typeof ref === 'string' ? ref : await ref.image();
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
+  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
+}
+
 /** libvips messages span lines; errors here are one line. */
 function describe(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }
 
 function unreadable(path: string, err: unknown): UserError {
-  if (!existsSync(path)) return new UserError(`${path}: image file not found; restore it, or remove it from the dataset's listing`);
+  if (path.length > 0 && !path.includes('#') && !existsSync(path)) return new UserError(`${path}: image file not found; restore it, or remove it from the dataset's listing`);
   return new UserError(`${path}: cannot decode the image (${describe(err)}); expected a readable JPEG or PNG`);
 }
 
@@ -53,42 +75,51 @@ async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage>
   return { data: out, height: info.height, width: info.width, channels: 3 };
 }
 
-/** What a dataset sample hands over for decoding: a file path, encoded bytes, or raw RGB pixels. */
-export type ImageInput = string | Buffer | { data: Uint8Array; width: number; height: number; channels: 3 };
-
-function sharpOf(input: ImageInput): Sharp {
-  if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
-  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
-}
-
-/** `source` names the sample in error messages (the path, or file#index); a path names itself. */
-export async function loadImage(input: ImageInput, opts: { size: number; fit?: Fit; source?: string }): Promise<FloatImage> {
+export async function loadImage(ref: ImageRef, opts: { size: number; fit?: Fit }): Promise<FloatImage> {
   const fit = opts.fit ?? 'resize';
-  const pipeline = sharpOf(input).resize(opts.size, opts.size, {
+  const pipeline = (await openImage(ref)).resize(opts.size, opts.size, {
     fit: fit === 'resize' ? 'fill' : 'cover',
     position: 'centre',
   });
-  return decodeToFloat(pipeline, opts.source ?? (typeof input === 'string' ? input : 'image'));
+  return decodeToFloat(pipeline, sourceOf(ref));
 }
 
 /**
  * The whole image in a size x size square, aspect kept, centred, padded with
  * the dataset mean colour (about 0 in [-1, 1]); `box` says where it landed.
  */
-export async function loadImageLetterboxed(path: string, size: number): Promise<{ image: FloatImage; box: Letterbox }> {
-  const { width, height } = await imageSize(path);
+export async function loadImageLetterboxed(ref: ImageRef, size: number): Promise<{ image: FloatImage; box: Letterbox }> {
+  const { width, height } = await refSize(ref);
   const box = letterbox(width, height, size);
   const [r, g, b] = DATASET_MEAN_RGB;
-  const pipeline = sharp(path)
-    .resize(box.contentWidth, box.contentHeight, { fit: 'fill' })
-    .extend({
-      left: box.left,
-      top: box.top,
-      right: size - box.contentWidth - box.left,
-      bottom: size - box.contentHeight - box.top,
-      background: { r, g, b },
-    });
-  return { image: await decodeToFloat(pipeline, path), box };
+  const pipeline = (await openImage(ref)).resize(box.contentWidth, box.contentHeight, { fit: 'fill' }).extend({
+    left: box.left,
+    top: box.top,
+    right: size - box.contentWidth - box.left,
+    bottom: size - box.contentHeight - box.top,
+    background: { r, g, b },
+  });
+  return { image: await decodeToFloat(pipeline, sourceOf(ref)), box };
+}
+
+/**
+ * A UserError when the image cannot be read: `full` decodes all of it (a
+ * header read would miss a truncated file), otherwise only the header is read.
+ */
+export async function probeImage(ref: ImageRef, full: boolean): Promise<void> {
+  if (full) await checkImage(ref);
+  else await refSize(ref);
+}
+
+async function refSize(ref: ImageRef): Promise<{ width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    meta = await (await openImage(ref)).metadata();
+  } catch (err) {
+    throw unreadable(sourceOf(ref), err);
+  }
+  if (!meta.width || !meta.height) throw new UserError(`${sourceOf(ref)}: the image has no size; expected a readable JPEG or PNG`);
+  return { width: meta.width, height: meta.height };
 }
 
 /** `box` is 0-based inclusive [x1, y1, x2, y2]; it is clipped to the image. */
@@ -108,27 +139,9 @@ export async function loadImageRegion(
   return decodeToFloat(pipeline, path);
 }
 
-/**
- * A UserError when the sample cannot be read: `full` decodes all of it (a
- * header read would miss a truncated file), otherwise only the header is read.
- */
-export async function probeImage(input: ImageInput, source: string, full: boolean): Promise<void> {
-  if (full) {
-    await decodeToFloat(sharpOf(input).resize(8, 8, { fit: 'fill' }), source);
-    return;
-  }
-  let meta: Metadata;
-  try {
-    meta = await sharpOf(input).metadata();
-  } catch (err) {
-    throw unreadable(source, err);
-  }
-  if (!meta.width || !meta.height) throw new UserError(`${source}: the image has no size; expected a readable JPEG or PNG`);
-}
-
 /** Decodes the whole file (a header read would miss a truncated one) at a tiny size; a UserError when it cannot. */
-export async function checkImage(path: string): Promise<void> {
-  await decodeToFloat(sharp(path).resize(8, 8, { fit: 'fill' }), path);
+export async function checkImage(ref: ImageRef): Promise<void> {
+  await decodeToFloat((await openImage(ref)).resize(8, 8, { fit: 'fill' }), sourceOf(ref));
 }
 
 export function toUint8(img: FloatImage): Uint8Array {

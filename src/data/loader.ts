@@ -15,20 +15,8 @@ import type { Stateful } from '../engine/resumable-loop.js';
 import type { Rng, RngState } from '../engine/random.js';
 import { EpochSampler, type CropView, type ImageBank, type SamplerState } from './batches.js';
 import { mapLimit } from './concurrency.js';
-import { loadImage, probeImage, type ImageInput } from './image.js';
+import { loadImage, probeImage, type FloatImage, type ImageRef } from './image.js';
 import type { BadSamples } from './samples.js';
-
-/** The part of a dataset sample the loader needs (the dataset-format contract's SampleRef). */
-export interface ImageSource {
-  /** File (or file#index) named in error messages. */
-  source: string;
-  image(): Promise<ImageInput>;
-}
-
-/** A sample given by its file path. */
-export function fileSource(path: string): ImageSource {
-  return { source: path, image: async () => path };
-}
 
 /**
  * The samples a streaming job trains on. Under "skip" every image is decoded
@@ -37,15 +25,15 @@ export function fileSource(path: string): ImageSource {
  * headers are read (missing and non-image files stop the job here) and a file
  * that fails to decode later stops the job then, naming it.
  */
-export async function readableSources(sources: readonly ImageSource[], bad: BadSamples): Promise<ImageSource[]> {
+export async function readableSources<T extends ImageRef>(sources: readonly T[], bad: BadSamples): Promise<T[]> {
   return (await readableIndices(sources, bad)).map((i) => sources[i]);
 }
 
 /** readableSources as indices into `sources`, for data that follows the images (labels). */
-export async function readableIndices(sources: readonly ImageSource[], bad: BadSamples): Promise<number[]> {
+export async function readableIndices(sources: readonly ImageRef[], bad: BadSamples): Promise<number[]> {
   const full = bad.policy === 'skip';
   const checked = await bad.map(sources, async (s) => {
-    await probeImage(await s.image(), s.source, full);
+    await probeImage(s, full);
     return true;
   });
   return checked.map((c) => c.index);
@@ -56,14 +44,20 @@ export async function readableIndices(sources: readonly ImageSource[], bad: BadS
  * centre square of side `size`), as an ImageBank for cropping views; a file
  * that fails stops the job naming it (`bad`), as in the loader.
  */
-export async function decodeChunk(sources: readonly ImageSource[], indices: number[], size: number, bad: BadSamples): Promise<ImageBank> {
-  const images = await mapLimit(indices, 8, async (i) => {
-    const s = sources[i];
-    const img = await bad.tryLoad(async () => loadImage(await s.image(), { size, fit: 'cover', source: s.source }));
-    if (!img) throw new Error(`${s.source}: decoded when the job started, unreadable now`);
-    return img.data;
-  });
-  return { size, images, paths: indices.map((i) => sources[i].source), kept: indices.map((_, k) => k) };
+export async function decodeChunk(sources: readonly ImageRef[], indices: number[], size: number, bad: BadSamples): Promise<ImageBank> {
+  const images = await mapLimit(indices, 8, async (i) => (await decodeSample(sources[i], size, bad)).data);
+  return { size, images, refs: indices.map((i) => sources[i]), kept: indices.map((_, k) => k) };
+}
+
+function nameOf(ref: ImageRef): string {
+  return typeof ref === 'string' ? ref : ref.source;
+}
+
+/** Decoded like the in-memory path; under "stop" a file that fails stops the job naming it, under "skip" readableSources decoded every one already. */
+async function decodeSample(ref: ImageRef, size: number, bad: BadSamples): Promise<FloatImage> {
+  const img = await bad.tryLoad(() => loadImage(ref, { size, fit: 'cover' }));
+  if (!img) throw new Error(`${nameOf(ref)}: decoded when the job started, unreadable now`);
+  return img;
 }
 
 export interface CropLoaderOptions {
@@ -114,7 +108,7 @@ export class StreamingCropLoader {
   readonly cropStream: Stateful<RngState>;
 
   constructor(
-    private readonly samples: readonly ImageSource[],
+    private readonly samples: readonly ImageRef[],
     private readonly opts: CropLoaderOptions,
     private readonly sampler: EpochSampler,
     private readonly crops: Rng,
@@ -189,12 +183,9 @@ export class StreamingCropLoader {
     const images = new Float32Array(indices.length * per);
     await Promise.all(
       indices.map(async (index, b) => {
-        const sample = this.samples[index];
         this.count(1);
         try {
-          // Under "stop" a file that fails here stops the job naming it; under "skip" readableSources decoded every one already.
-          const full = await this.bad.tryLoad(async () => loadImage(await sample.image(), { size: loadSize, fit: 'cover', source: sample.source }));
-          if (!full) throw new Error(`${sample.source}: decoded when the job started, unreadable now`);
+          const full = await decodeSample(this.samples[index], loadSize, this.bad);
           copyCrop(full.data, loadSize, crop, views[b], images, b * per);
         } finally {
           this.count(-1);

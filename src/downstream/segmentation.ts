@@ -10,16 +10,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
+import { UserError } from '../errors.js';
 import { EpochSampler, stackImages } from '../data/batches.js';
 import { letterboxLabels, mirrorSquare, type Letterbox } from '../data/geometry.js';
 import { loadImageLetterboxed } from '../data/image.js';
 import { BadSamples } from '../data/samples.js';
-import { VocDataset } from '../data/voc.js';
+import type { SampleRef } from '../data/formats/types.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
+import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer } from './protocols.js';
-import type { DownstreamTask } from './types.js';
+import { registerTask, type DownstreamContext } from './registry.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer } from './transfer.js';
+import type { DownstreamJob } from './types.js';
 
 const IGNORE = 255;
 
@@ -59,24 +62,35 @@ export function unletterboxLogits(logits: tf.Tensor4D, box: Letterbox): tf.Tenso
   });
 }
 
-export const segmentation: DownstreamTask = async (job) => {
+/** A sample's label map; the format promised them (checked at load), so a sample without one is a bug. */
+function labelMapOf(sample: SampleRef): Promise<{ data: Uint8Array; width: number; height: number }> {
+  if (!sample.labelMap) throw new Error(`${sample.source}: the dataset format lists it with label maps but gives none`);
+  return sample.labelMap();
+}
+
+async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContext) {
   const { config } = job;
+  const layer = job.layer!;
   const rng = new Rng(job.seed).fork('segmentation');
-  const voc = await VocDataset.open(job.dataset.root);
-  const numClasses = voc.classes.length + 1;
-  const limit = (ids: string[], max?: number) => (max === undefined ? ids : ids.slice(0, max));
-  const trainIds = limit(await voc.ids(config.trainSplit, 'Segmentation'), config.maxTrainImages);
-  const testIds = limit(await voc.ids(config.testSplit, 'Segmentation'), config.maxTestImages);
-  const encoder = await loadTransferEncoder(job, config.layer, config.inputSize);
+  const numClasses = ctx.dataset.classes.length + 1;
+  const limit = (samples: SampleRef[], max?: number) => (max === undefined ? samples : samples.slice(0, max));
+  const trainSamples = limit(await ctx.dataset.list(config.trainSplit, { with: 'labelMaps' }), config.maxTrainImages);
+  const testSamples = limit(await ctx.dataset.list(config.testSplit, { with: 'labelMaps' }), config.maxTestImages);
+  if (trainSamples.length === 0) {
+    throw new UserError(
+      `${ctx.dataset.root}: no label maps for the '${config.trainSplit}' split; segmentation needs them (VOC: SegmentationClass/*.png listed in ImageSets/Segmentation/${config.trainSplit}.txt, as in VOC2012 from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/)`,
+    );
+  }
+  const encoder = await loadTransferEncoder(job, ctx.protocol!, layer, config.inputSize);
   const size = encoder.inputSize;
-  logLine(`segmentation/${job.protocol} on ${job.method}: ${trainIds.length} train, ${testIds.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
+  logLine(`segmentation/${job.protocol} on ${job.method}: ${trainSamples.length} train, ${testSamples.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const bad = new BadSamples(job.dataset.onBadSample);
   // A sample needs both its image and its label map; either one bad leaves it out (or stops the job).
-  const train = await bad.map(trainIds, async (id) => {
-    const { image, box } = await loadImageLetterboxed(voc.imagePath(id), size);
-    const seg = await voc.segmentation(id);
-    return { image: image.data, labels: letterboxLabels(seg.labels, box, IGNORE) };
+  const train = await bad.map(trainSamples, async (sample) => {
+    const { image, box } = await loadImageLetterboxed(sample, size);
+    const seg = await labelMapOf(sample);
+    return { image: image.data, labels: letterboxLabels(seg.data, box, IGNORE) };
   });
   const trainImages = train.map((t) => t.value.image);
   const trainLabels = train.map((t) => t.value.labels);
@@ -85,7 +99,7 @@ export const segmentation: DownstreamTask = async (job) => {
   const labels = [...trainLabels, ...trainLabels.map((l) => mirrorSquare(l, size, 1))];
 
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
   const stack = (idx: number[]) => stackImages(images, idx);
   const calibration = Math.min(64, trainImages.length);
@@ -93,7 +107,7 @@ export const segmentation: DownstreamTask = async (job) => {
   // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs.
   const initialFeatures = await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
   const scaler = FeatureScaler.fit(initialFeatures, images.length, encoder.featureShape, true);
-  const frozenFeatures = encoder.finetune ? null : scaler.applyInPlace(initialFeatures);
+  const frozenFeatures = encoder.trainsEncoder ? null : scaler.applyInPlace(initialFeatures);
 
   const sampler = new EpochSampler(images.length, rng.fork('order'));
   const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler });
@@ -121,11 +135,11 @@ export const segmentation: DownstreamTask = async (job) => {
 
   // Test on every pixel of each image, at its own resolution.
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
-  for (const id of testIds) {
+  for (const testSample of testSamples) {
     const sample = await bad.tryLoad(async () => {
-      const { image, box } = await loadImageLetterboxed(voc.imagePath(id), size);
-      const seg = await voc.segmentation(id);
-        return { image: image.data, box, seg };
+      const { image, box } = await loadImageLetterboxed(testSample, size);
+      const seg = await labelMapOf(testSample);
+      return { image: image.data, box, seg };
     });
     if (!sample) continue;
     const { seg } = sample;
@@ -135,7 +149,7 @@ export const segmentation: DownstreamTask = async (job) => {
     });
     const predicted = await pred.data();
     pred.dispose();
-    const m = confusionMatrix(predicted, seg.labels, numClasses, IGNORE);
+    const m = confusionMatrix(predicted, seg.data, numClasses, IGNORE);
     for (let r = 0; r < numClasses; r++) for (let c = 0; c < numClasses; c++) confusion[r][c] += m[r][c];
   }
   scaler.dispose();
@@ -143,13 +157,23 @@ export const segmentation: DownstreamTask = async (job) => {
   encoder.model.dispose();
 
   const iou = meanIoU(confusion);
-  const names = ['background', ...voc.classes];
+  const names = ['background', ...ctx.dataset.classes];
   const perClassIoU: Record<string, number> = {};
   names.forEach((name, k) => (perClassIoU[name] = iou.perClass[k]));
   return {
     summary: { meanIU: iou.mean, pixelAcc: pixelAccuracy(confusion) },
     perClass: { IoU: perClassIoU },
-    imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0,
+    imgPerSec: encoder.trainsEncoder ? (config.steps * config.batchSize) / trainSeconds : 0,
     skippedSamples: bad.skipped,
   };
-};
+}
+
+registerTask<TransferConfig>({
+  name: 'segmentation',
+  description: 'FCN-style per-pixel classifier on encoder features: per-class IoU, mean IU, pixel accuracy',
+  config: TRANSFER_FIELDS,
+  needs: { labelMaps: true },
+  usesProtocols: true,
+  layer: 'chosen',
+  run: segment,
+});

@@ -16,10 +16,12 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine, formatDuration } from '../engine/log.js';
-import { listDatasetImages } from '../data/batches.js';
+import { openDataset } from '../data/formats/index.js';
 import { resolveSides, syntheticSplitSize } from '../data/synthetic.js';
-import { VocDataset } from '../data/voc.js';
-import { alexnetWidths, buildAlexNetEncoder } from '../models/alexnet.js';
+import type { TransferConfig } from '../downstream/config.js';
+import { PROTOCOLS } from '../downstream/index.js';
+import type { ReconstructionConfig } from '../pretext/reconstruction-config.js';
+import { DEFAULT_ENCODER, ENCODERS, type EncoderSpec } from '../models/encoders/index.js';
 import { buildContextEncoder } from '../models/context-encoder.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
@@ -47,6 +49,8 @@ interface Measured {
   parameters: number;
   /** Output values per image (the feature size, for a forward pass). */
   outputsPerImage: number;
+  /** Channels of the output (the encoder's last feature map). */
+  channels: number;
 }
 
 export interface JobEstimate {
@@ -83,9 +87,11 @@ async function timeSteps(batch: number, steps: number, parameters: number, step:
   const before = process.memoryUsage().rss;
   const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
   let outputsPerImage = 0;
+  let channels = 0;
   const run = async () => {
     const out = step(x);
     outputsPerImage = out.size / batch;
+    channels = out.shape[out.shape.length - 1];
     await out.data();
     out.dispose();
   };
@@ -95,7 +101,7 @@ async function timeSteps(batch: number, steps: number, parameters: number, step:
   const seconds = (performance.now() - started) / 1000 / steps;
   x.dispose();
   const grown = Math.max(0, process.memoryUsage().rss - before);
-  return { secondsPerImage: seconds / batch, bytesPerImage: grown / batch, parameters, outputsPerImage };
+  return { secondsPerImage: seconds / batch, bytesPerImage: grown / batch, parameters, outputsPerImage, channels };
 }
 
 /** Measurements by model, timing options, network, input size and kind: each is taken once per process. */
@@ -113,6 +119,10 @@ class Timer {
     this.timedSteps = opts.timedSteps ?? 2;
   }
 
+  private encoderSpec(): EncoderSpec {
+    return ENCODERS.get(this.model.encoder ?? DEFAULT_ENCODER);
+  }
+
   private async once(kind: string, measure: () => Promise<Measured>): Promise<Measured> {
     const key = JSON.stringify([tf.getBackend(), this.model, this.timedBatch, this.timedSteps, kind]);
     const hit = measured.get(key);
@@ -126,8 +136,9 @@ class Timer {
   pretextStep(batch: number): Promise<Measured> {
     const b = Math.min(batch, this.timedBatch);
     return this.once(`pretext/${b}`, async () => {
+      const { inputSize } = this.model;
       const { generator } = buildContextEncoder({
-        encoder: { inputSize: this.model.inputSize, widths: alexnetWidths(this.model.widthMultiplier), seed: 1 },
+        encoder: { inputSize, seed: 1, features: (input) => this.encoderSpec().features(input, { inputSize, seed: 1, model: this.model }) },
         decoderWidths: this.model.decoderWidths,
       });
       const optimizer = tf.train.adam(1e-4);
@@ -143,7 +154,8 @@ class Timer {
   encoder(size: number, batch: number, train: boolean): Promise<Measured> {
     const b = Math.min(batch, this.timedBatch);
     return this.once(`encoder/${size}/${b}/${train}`, async () => {
-      const encoder = buildAlexNetEncoder({ inputSize: size, widths: alexnetWidths(this.model.widthMultiplier), seed: 1 });
+      const input = tf.input({ shape: [size, size, 3] });
+      const encoder = tf.model({ inputs: input, outputs: this.encoderSpec().features(input, { inputSize: size, seed: 1, model: this.model }) });
       const optimizer = tf.train.adam(1e-4);
       const vars = encoder.trainableWeights.map((w) => w.read() as tf.Variable);
       const m = await timeSteps(
@@ -164,7 +176,7 @@ class Timer {
 async function countImages(ds: DatasetConfig, split: string, segmentation: boolean, max?: number): Promise<number | null> {
   let n: number | null;
   if (existsSync(ds.root)) {
-    n = segmentation ? (await (await VocDataset.open(ds.root)).ids(split, 'Segmentation')).length : (await listDatasetImages(ds, split)).length;
+    n = (await (await openDataset(ds)).list(split, segmentation ? { with: 'labelMaps' } : undefined)).length;
   } else {
     n = ds.synthesize ? syntheticSplitSize(ds.synthesize.images, split, segmentation ? 'Segmentation' : 'Main') : null;
   }
@@ -179,7 +191,7 @@ function passes(est: JobEstimate, perImage: number, count: number | null, views 
 
 async function estimatePretext(job: PlannedPretext, timer: Timer): Promise<JobEstimate> {
   const est: JobEstimate = { id: job.id, seconds: 0, secondsPer1000Unknown: 0, peakBytes: 0, diskBytes: 0, note: '' };
-  const { config } = job;
+  const config = job.config as unknown as ReconstructionConfig;
   const step = await timer.pretextStep(config.batchSize);
   const loadSize = Math.round(job.model.inputSize * config.loadScale);
   const loaderBytes = BATCHES_IN_MEMORY * config.batchSize * loadSize * loadSize * 3 * 4;
@@ -201,10 +213,11 @@ async function estimatePretext(job: PlannedPretext, timer: Timer): Promise<JobEs
 
 async function estimateDownstream(job: PlannedDownstream, model: ModelConfig, timer: Timer): Promise<JobEstimate> {
   const est: JobEstimate = { id: job.id, seconds: 0, secondsPer1000Unknown: 0, peakBytes: 0, diskBytes: 0, note: '' };
-  const { config } = job;
+  // The transfer fields every task but inpainting has, and the two task-specific ones read here.
+  const config = job.config as unknown as TransferConfig & { testCrops?: number };
   const size = config.inputSize ?? model.inputSize;
   const segmentation = job.task === 'segmentation';
-  const finetune = job.protocol === 'finetune';
+  const finetune = job.protocol !== null && job.layer !== null && PROTOCOLS.get(job.protocol).trainedLayers(config, job.layer).length > 0;
   if (job.task === 'inpainting') {
     const pretext = await timer.pretextStep(1);
     passes(est, pretext.secondsPerImage / 3, await countImages(job.dataset, config.testSplit, false, config.maxTestImages));
@@ -231,14 +244,14 @@ async function estimateDownstream(job: PlannedDownstream, model: ModelConfig, ti
   }
   // The freshly initialised head, trained and checkpointed in both protocols.
   // Its input: pool5 flattened (classification), 6x6 RoI cells of conv5 (detection), one conv5 cell (segmentation's 1x1 convs).
-  const channels = alexnetWidths(model.widthMultiplier)[4];
+  const channels = forward.channels;
   const fanIn = job.task === 'segmentation' ? channels : job.task === 'detection' ? 36 * channels : forward.outputsPerImage;
   const widths = job.task === 'segmentation' ? config.headWidths.slice(0, 1) : config.headWidths;
   const layers = [fanIn, ...widths, 21];
   const headParameters = layers.slice(1).reduce((sum, w, i) => sum + layers[i] * w, 0);
   est.peakBytes += headParameters * 4 * CHECKPOINT_COPIES;
   est.diskBytes += headParameters * 4 * CHECKPOINT_COPIES;
-  const testViews = job.task === 'classification' ? config.testCrops : 1;
+  const testViews = job.task === 'classification' ? (config.testCrops ?? 1) : 1;
   passes(est, forward.secondsPerImage, test, testViews);
   return est;
 }

@@ -10,21 +10,23 @@ import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
-import { EpochSampler, listDatasetImages } from '../data/batches.js';
-import { fileSource, readableSources, StreamingCropLoader } from '../data/loader.js';
+import { EpochSampler } from '../data/batches.js';
+import { readableSources, StreamingCropLoader } from '../data/loader.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
 import { freshDropoutLayers } from '../models/fresh-dropout.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { UserError } from '../errors.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
+import type { ReconstructionConfig } from './reconstruction-config.js';
+import type { PretextContext } from './registry.js';
 import type { PretextJob, PretextOutcome } from './types.js';
 
 export interface ReconstructionSetup {
   /** Prepares what masks need (e.g. shapes from the dataset) and returns the per-image mask maker. */
-  makeMaskFactory(job: PretextJob, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
+  makeMaskFactory(job: PretextJob<ReconstructionConfig>, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
 }
 
 interface StepLosses {
@@ -66,18 +68,18 @@ function largestPowerOfTwoAtMost(n: number): number {
 }
 
 /** Trains the generator on masked reconstruction (optionally joint with an adversarial loss) and saves the outputs. */
-export async function trainReconstruction(job: PretextJob, setup: ReconstructionSetup): Promise<PretextOutcome> {
+export async function trainReconstruction(job: PretextJob<ReconstructionConfig>, ctx: PretextContext, setup: ReconstructionSetup): Promise<PretextOutcome> {
   const { config, model } = job;
   const rng = new Rng(job.seed);
   const size = model.inputSize;
   const loadSize = Math.round(size * config.loadScale);
 
-  let paths = await listDatasetImages(job.dataset, config.split);
-  if (config.maxImages !== undefined) paths = paths.slice(0, config.maxImages);
+  let samples = await ctx.dataset.list(config.split);
+  if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  if (paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
-  const sources = await readableSources(paths.map(fileSource), bad);
-  if (sources.length === 0) throw new UserError(`no readable image among the ${paths.length} listed (${paths[0]}, ...): every one was skipped as bad`);
+  if (samples.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const sources = await readableSources(samples, bad);
+  if (sources.length === 0) throw new UserError(`no readable image among the ${samples.length} listed (${samples[0].source}, ...): every one was skipped as bad`);
   const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
   logLine(`pretext ${config.name}: ${sources.length} images streamed at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
@@ -191,7 +193,7 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     join(job.outDir, 'log.csv'),
     stringify(rows, { header: true, columns: ['step', 'loss', 'loss_rec', 'loss_adv', 'loss_d', 'img_per_s', 'elapsed_s'] }),
   );
-  const heldout = await evaluateHeldout(job, models.generator, bad);
+  const heldout = await evaluateHeldout(job, ctx, models.generator, bad);
   await saveEncoderAndGenerator(job, models);
   models.generator.dispose();
   return {

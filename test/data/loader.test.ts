@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { after, before, describe, it } from 'mocha';
 import { cropBatch, EpochSampler, loadImageBank } from '../../src/data/batches.js';
-import { fileSource, readableSources, StreamingCropLoader, type ImageSource } from '../../src/data/loader.js';
+import { type ImageSource } from '../../src/data/image.js';
+import { readableSources, StreamingCropLoader } from '../../src/data/loader.js';
 import { BadSamples } from '../../src/data/samples.js';
 import { Rng } from '../../src/engine/random.js';
 import { UserError } from '../../src/errors.js';
@@ -38,7 +39,7 @@ describe('data/loader: streaming crops', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  function loader(sources: ImageSource[], seed: number, prefetch = 3, bad = new BadSamples()): StreamingCropLoader {
+  function loader(sources: (string | ImageSource)[], seed: number, prefetch = 3, bad = new BadSamples()): StreamingCropLoader {
     const rng = new Rng(seed);
     return new StreamingCropLoader(sources, { loadSize, crop, batchSize, prefetch }, new EpochSampler(sources.length, rng.fork('order')), rng.fork('crops'), bad);
   }
@@ -48,7 +49,7 @@ describe('data/loader: streaming crops', () => {
     const rng = new Rng(4);
     const sampler = new EpochSampler(paths.length, rng.fork('order'));
     const crops = rng.fork('crops');
-    const streamed = loader(paths.map(fileSource), 4);
+    const streamed = loader(paths, 4);
     for (let step = 0; step < 6; step++) {
       const indices = sampler.take(batchSize);
       const expected = cropBatch(bank, indices, crop, crops);
@@ -56,8 +57,8 @@ describe('data/loader: streaming crops', () => {
       assert.deepEqual(got.indices, indices, `step ${step}`);
       assert.ok(got.images.every((v, i) => v === expected[i]), `step ${step}: pixels differ`);
     }
-    const other = await loader(paths.map(fileSource), 5).next();
-    assert.notDeepEqual(other.indices, (await loader(paths.map(fileSource), 4).next()).indices);
+    const other = await loader(paths, 5).next();
+    assert.notDeepEqual(other.indices, (await loader(paths, 4).next()).indices);
   });
 
   it('keeps at most `prefetch` batches scheduled and decodes at most that many batches of images at once', async () => {
@@ -85,7 +86,7 @@ describe('data/loader: streaming crops', () => {
 
   it('holds the same number of decoded images for a dataset ten times larger', async () => {
     const peakOver = async (n: number): Promise<number> => {
-      const l = loader(Array.from({ length: n }, (_, i) => fileSource(paths[i % paths.length])), 3, 2);
+      const l = loader(Array.from({ length: n }, (_, i) => paths[i % paths.length]), 3, 2);
       for (let i = 0; i < 6; i++) await l.next();
       return l.peakDecodedImages;
     };
@@ -95,11 +96,11 @@ describe('data/loader: streaming crops', () => {
   });
 
   it('a checkpoint taken mid-stream resumes with the batches the uninterrupted run sees next', async () => {
-    const a = loader(paths.map(fileSource), 8);
+    const a = loader(paths, 8);
     for (let i = 0; i < 3; i++) await a.next();
     const saved = { sampler: a.samplerStream.getState(), crops: a.cropStream.getState() };
     const next = [await a.next(), await a.next()];
-    const b = loader(paths.map(fileSource), 8);
+    const b = loader(paths, 8);
     b.samplerStream.setState(saved.sampler);
     b.cropStream.setState(saved.crops);
     for (const expected of next) {
@@ -112,7 +113,7 @@ describe('data/loader: streaming crops', () => {
   it('a file that fails to decode stops at the batch that holds it, naming it; under skip it is left out up front', async () => {
     const broken = join(dir, 'broken.jpg');
     await writeFile(broken, 'not a jpeg');
-    const sources = [...paths.slice(0, 4), broken].map(fileSource);
+    const sources = [...paths.slice(0, 4), broken];
     const l = loader(sources, 2, 1);
     await assert.rejects(
       (async () => {
@@ -122,7 +123,7 @@ describe('data/loader: streaming crops', () => {
     );
     const bad = new BadSamples('skip');
     const kept = await readableSources(sources, bad);
-    assert.deepEqual(kept.map((s) => s.source), paths.slice(0, 4));
+    assert.deepEqual(kept, paths.slice(0, 4));
     assert.equal(bad.skipped.length, 1);
   });
 });

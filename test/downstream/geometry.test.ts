@@ -17,13 +17,12 @@ import { loadImage, loadImageLetterboxed } from '../../src/data/image.js';
 import { makeMask } from '../../src/data/masks.js';
 import { encodePalettePng } from '../../src/data/palette.js';
 import { netToVoc, vocToNet } from '../../src/downstream/detection.js';
-import { segmentation, unletterboxLogits } from '../../src/downstream/segmentation.js';
-import type { DownstreamJob } from '../../src/downstream/types.js';
+import { unletterboxLogits } from '../../src/downstream/segmentation.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/random.js';
 import type { Box } from '../../src/metrics/index.js';
-import { PRETEXT_METHODS } from '../../src/pretext/index.js';
 import { downstreamConfig, pretextConfig } from '../helpers/config.js';
+import { runTask, trainPretext } from '../helpers/stages.js';
 
 type Rgb = [number, number, number];
 const BACKGROUND: Rgb = [128, 128, 128];
@@ -146,9 +145,9 @@ describe('non-square geometry (wasm)', function () {
     for (const square of [false, true]) {
       const dataset = { format: 'voc' as const, root: join(root, square ? 'square' : 'non-square') };
       await writeColourDataset(dataset.root, square);
-      if (!square) await PRETEXT_METHODS.random({ config: pretextConfig({ method: 'random', heldoutImages: 2 }), model, dataset, seed: 2, outDir: pretextDir });
+      if (!square) await trainPretext({ config: pretextConfig({ method: 'random', heldoutImages: 2 }), model, dataset, seed: 2, outDir: pretextDir });
       const config = downstreamConfig({ task: 'segmentation', trainSplit: 'train', testSplit: 'val', layer: 'conv1', steps: 80, batchSize: 8, lr: 0.01, headWidths: [16] });
-      const job: DownstreamJob = {
+      const out = await runTask({
         config: { ...config, dataset: 'd' },
         protocol: 'frozen',
         dataset,
@@ -157,8 +156,8 @@ describe('non-square geometry (wasm)', function () {
         encoderDir: join(pretextDir, 'checkpoint'),
         generatorDir: join(pretextDir, 'generator'),
         outDir: join(root, `out-${square}`),
-      };
-      results.push((await segmentation(job)).summary.meanIU);
+      });
+      results.push(out.summary.meanIU);
     }
     const [nonSquare, squared] = results;
     assert.ok(squared > 0.8, `the square data is learnable: mean IU ${squared}`);
