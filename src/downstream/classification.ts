@@ -45,11 +45,11 @@ interface ClassificationData {
  * (VOC), else one-hot of the sample's class; samples without a label (e.g.
  * of a class the training split lacks) are left out.
  */
-async function labelledSplit(dataset: DatasetHandle, split: string, max?: number): Promise<LabelledSplit> {
+async function labelledSplit(dataset: DatasetHandle, root: string, split: string, max?: number): Promise<LabelledSplit> {
   const all = await dataset.list(split);
   const labelled = all.filter((s) => s.labelStates !== undefined || (s.labels !== undefined && s.labels.length > 0));
   if (labelled.length === 0) {
-    throw new UserError(`${dataset.root}: the '${split}' split has no labelled images; classification needs a class per image (VOC: ImageSets/Main/<class>_${split}.txt; folder: <root>/${split}/<class>/)`);
+    throw new UserError(`${root}: the '${split}' split has no labelled images; classification needs a class per image (VOC: ImageSets/Main/<class>_${split}.txt; folder: <root>/${split}/<class>/)`);
   }
   const kept = max === undefined ? labelled : labelled.slice(0, max);
   const c = dataset.classes.length;
@@ -61,8 +61,8 @@ async function labelledSplit(dataset: DatasetHandle, split: string, max?: number
 
 async function loadData(job: DownstreamJob<ClassificationConfig>, dataset: DatasetHandle): Promise<ClassificationData> {
   const { config } = job;
-  const train = await labelledSplit(dataset, config.trainSplit, config.maxTrainImages);
-  const test = await labelledSplit(dataset, config.testSplit, config.maxTestImages);
+  const train = await labelledSplit(dataset, job.dataset.root, config.trainSplit, config.maxTrainImages);
+  const test = await labelledSplit(dataset, job.dataset.root, config.testSplit, config.maxTestImages);
   return {
     classes: [...dataset.classes],
     // Formats with per-class states (VOC) are multi-label; a single class per image is exclusive.
@@ -182,8 +182,6 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   const test = await readableSplit(data.test, bad);
   const trainLabels = train.labels;
   const testLabels = test.labels;
-  const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   const nTrain = train.sources.length;
   logLine(`classification/${job.protocol} on ${job.method}: ${nTrain} train, ${test.sources.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
@@ -194,10 +192,23 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   const calibrationBank = await decodeChunk(train.sources, calibration, loadSize, bad);
   calibrateEncoder(encoder, config.rescale, cropViews(calibrationBank, calibration, size, calibration.map(() => centre)), calibrationCount);
   // Frozen: features of a few fixed augmented views per image, computed once, in the same pass as the scaler's centre views.
-  const frozenViews = encoder.trainsEncoder ? [] : testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
+  const frozenViews = encoder.trainsEncoder || ctx.protocol!.fitFeatures ? [] : testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
   const [centreFeatures, ...viewCache] = await viewFeatures(encoder.model, train, loadSize, size, [centre, ...frozenViews], bad);
   const scaler = FeatureScaler.fit(centreFeatures, nTrain, encoder.featureShape, false);
 
+  const fit = ctx.protocol!.fitFeatures;
+  if (fit) {
+    // The protocol fits on the encoder's features itself (e.g. kNN): the training images' centre crops, standardised.
+    const started = performance.now();
+    const predict = fit({ features: scaler.applyInPlace(centreFeatures), labels: trainLabels, featureSize: featSize, seed: rng.intSeed('protocol') }, config);
+    const trainSeconds = (performance.now() - started) / 1000;
+    const scores = await testScores(encoder, test, loadSize, config.testCrops, bad, c, async (raw, count) => predict(scaler.applyInPlace(raw), count));
+    scaler.dispose();
+    return scoreTest(job, data, scores, testLabels, trainSeconds, bad, encoder);
+  }
+
+  const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   const sampler = new EpochSampler(nTrain, rng.fork('order'));
   const cropRng = rng.fork('crops');
   const batch = Math.min(config.batchSize, nTrain);
@@ -234,20 +245,48 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
     trainSeconds = loop.seconds();
   }
   optimizer.dispose();
-
-  // Scores averaged over the test views.
-  const n = test.sources.length;
-  const testIdx = Array.from({ length: n }, (_, i) => i);
-  const scores = new Float32Array(n * c);
-  const views = testViews(loadSize, size, config.testCrops);
-  // Per chunk and view: features -> head -> probabilities, so no view's features of the whole split are held.
-  await forEachViewChunk(encoder.model, test, loadSize, size, views, bad, async (_view, start, count, raw) => {
+  const scores = await testScores(encoder, test, loadSize, config.testCrops, bad, c, async (raw, count) => {
     const logits = await predictInBatches(head, scaler.applyInPlace(raw), count, encoder.featureShape);
-    const probs = sigmoidOrSoftmax(logits, count, c, data.exclusive);
-    for (let i = 0; i < probs.length; i++) scores[start * c + i] += probs[i] / views.length;
+    return sigmoidOrSoftmax(logits, count, c, data.exclusive);
   });
   scaler.dispose();
   head.dispose();
+  return scoreTest(job, data, scores, testLabels, trainSeconds, bad, encoder);
+}
+
+/** Per-class scores of every test image averaged over its views, streamed a chunk of images at a time (each decoded once). */
+async function testScores(
+  encoder: TransferEncoder,
+  test: StreamedSplit,
+  loadSize: number,
+  testCrops: 1 | 10,
+  bad: BadSamples,
+  c: number,
+  probabilities: (features: Float32Array, count: number) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const scores = new Float32Array(test.sources.length * c);
+  const views = testViews(loadSize, encoder.inputSize, testCrops);
+  await forEachViewChunk(encoder.model, test, loadSize, encoder.inputSize, views, bad, async (_view, start, count, raw) => {
+    const probs = await probabilities(raw, count);
+    for (let i = 0; i < probs.length; i++) scores[start * c + i] += probs[i] / views.length;
+  });
+  return scores;
+}
+
+/** AP per class, mAP and (one class per image) accuracy of the test scores. */
+async function scoreTest(
+  job: DownstreamJob<ClassificationConfig>,
+  data: ClassificationData,
+  scores: Float32Array,
+  testLabels: Int8Array[],
+  trainSeconds: number,
+  bad: BadSamples,
+  encoder: TransferEncoder,
+) {
+  const { config } = job;
+  const c = data.classes.length;
+  const n = testLabels.length;
+  const testIdx = Array.from({ length: n }, (_, i) => i);
   encoder.model.dispose();
 
   const ap: Record<string, number> = {};
@@ -288,6 +327,7 @@ registerTask<ClassificationConfig>({
   },
   needs: { labels: true },
   usesProtocols: true,
+  fitsFeatures: true,
   layer: 'chosen',
   run: classify,
 });

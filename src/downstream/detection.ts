@@ -17,7 +17,6 @@
  * encoder's statistics (FeatureScaler), as the other transfer tasks do.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
 import { EpochSampler, loadImageBank, mapLimit, stackImages } from '../data/batches.js';
 import { checkImage, loadImage } from '../data/image.js';
 import { BadSamples } from '../data/samples.js';
@@ -479,7 +478,7 @@ async function detect(job: DownstreamJob<DetectionConfig>, ctx: DownstreamContex
     const bad = new BadSamples(job.dataset.onBadSample);
     const train = (await loadSplit(dataset, config.trainSplit, config.maxTrainImages, size, proposalFile, windows, bad)).filter((img) => img.truth.length > 0);
     if (train.length === 0) {
-      throw new UserError(`${dataset.root}: no image of the '${config.trainSplit}' split has a non-difficult object box; detection needs annotated objects`);
+      throw new UserError(`${job.dataset.root}: no image of the '${config.trainSplit}' split has a non-difficult object box; detection needs annotated objects`);
     }
     const test = await loadSplit(dataset, config.testSplit, config.maxTestImages, size, proposalFile, windows, bad);
     const imagesPerStep = Math.min(IMAGES_PER_STEP, config.batchSize);
@@ -507,7 +506,7 @@ async function detect(job: DownstreamJob<DetectionConfig>, ctx: DownstreamContex
       const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, dataset.classes, test, config.apMethod);
       const mAP = meanAP(Object.values(ap));
       if (Number.isNaN(mAP)) {
-        throw new UserError(`${dataset.root}: no image of the '${config.testSplit}' split has a non-difficult object box; detection mAP needs annotated test objects`);
+        throw new UserError(`${job.dataset.root}: no image of the '${config.testSplit}' split has a non-difficult object box; detection mAP needs annotated test objects`);
       }
       return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * imagesPerStep) / trainSeconds, skippedSamples: bad.skipped };
     } finally {

@@ -21,14 +21,16 @@ export interface DownstreamContext {
 
 export interface DownstreamTaskSpec<C extends DownstreamCommonConfig = DownstreamConfig> {
   name: string;
-  /** One line for the schema and README. */
-  description: string;
+  /** One line for the schema's description of `task`. */
+  description?: string;
   /** The task's own fields. */
   config: ConfigFragment;
   /** What it asks of its dataset's format, and of the pretext job (a generator to score). */
   needs: Partial<DatasetCapabilities> & { generator?: boolean };
   /** true: one job per protocol of the entry; false: one job per pretext method (e.g. inpainting scores the decoder). */
   usesProtocols: boolean;
+  /** Whether protocols that fit on features themselves (ProtocolSpec.fitFeatures, e.g. kNN) can run it instead of its head. */
+  fitsFeatures?: boolean;
   /** The encoder layer it reads: 'chosen' (the entry's layer or layers), a fixed layer, or null (none). */
   layer: 'chosen' | EncoderLayer | null;
   /** Problems the schema cannot express, as "field: message" (field relative to the entry). */

@@ -138,7 +138,7 @@ class Timer {
     return this.once(`pretext/${b}`, async () => {
       const { inputSize } = this.model;
       const { generator } = buildContextEncoder({
-        encoder: { inputSize, seed: 1, features: (input) => this.encoderSpec().features(input, { inputSize, seed: 1, model: this.model }) },
+        encoder: { inputSize, seed: 1, features: (input) => this.encoderSpec().build({ input, inputSize, seed: 1, model: this.model }) },
         decoderWidths: this.model.decoderWidths,
       });
       const optimizer = tf.train.adam(1e-4);
@@ -155,7 +155,7 @@ class Timer {
     const b = Math.min(batch, this.timedBatch);
     return this.once(`encoder/${size}/${b}/${train}`, async () => {
       const input = tf.input({ shape: [size, size, 3] });
-      const encoder = tf.model({ inputs: input, outputs: this.encoderSpec().features(input, { inputSize: size, seed: 1, model: this.model }) });
+      const encoder = tf.model({ inputs: input, outputs: this.encoderSpec().build({ input, inputSize: size, seed: 1, model: this.model }) });
       const optimizer = tf.train.adam(1e-4);
       const vars = encoder.trainableWeights.map((w) => w.read() as tf.Variable);
       const m = await timeSteps(
