@@ -42,8 +42,14 @@ async function main(): Promise<void> {
           .option('wait', { type: 'boolean', default: false, describe: 'when another `bench run` of this experiment holds its lock, wait instead of exiting' })
           .option('jobs', { type: 'string', default: '1', describe: 'worker processes: a number, or auto for one per core (uses the pool executor)' })
           .option('executor', { choices: EXECUTORS.names(), describe: EXECUTORS.all().map((e) => `${e.name}: ${e.describe}`).join('; ') })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print every job with its estimated time, peak memory and disk, and the total; write nothing' })
           .options(executorOptions()),
       async (argv) => {
+        if (argv.dryRun) {
+          const { dryRunCommand } = await import('./experiment/dry-run.js');
+          await dryRunCommand(argv.experiment as string, argv.backend as BackendChoice);
+          return;
+        }
         const { runExperiment } = await import('./experiment/run.js');
         const summary = await runExperiment(argv.experiment as string, {
           backend: argv.backend as BackendChoice,
@@ -90,7 +96,9 @@ async function main(): Promise<void> {
         y
           .option('out', { type: 'string', demandOption: true, describe: 'folder to write (the VOC20xx-like folder)' })
           .option('images', { type: 'number', default: 200, describe: 'number of images' })
-          .option('size', { type: 'number', default: 128, describe: 'image side in pixels' })
+          .option('size', { type: 'number', describe: 'square images of this side in pixels (instead of --min-side/--max-side)' })
+          .option('min-side', { type: 'number', describe: 'shorter side drawn from min-side..max-side (default 300)' })
+          .option('max-side', { type: 'number', describe: 'longer side of every image (default 500), landscape or portrait' })
           .option('seed', { type: 'number', default: 1, describe: 'random seed' })
           .option('classes', { type: 'number', default: 20, describe: 'use the first N of the 20 VOC classes' }),
       async (argv) => {

@@ -3,13 +3,15 @@ import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
-import { writeSyntheticVoc } from '../data/synthetic.js';
+import { resolveSides, writeSyntheticVoc } from '../data/synthetic.js';
 import { writeDirAtomic } from '../fs/atomic.js';
 
 export interface SynthArgs {
   out: string;
   images: number;
-  size: number;
+  size?: number;
+  minSide?: number;
+  maxSide?: number;
   seed: number;
   classes: number;
 }
@@ -22,7 +24,10 @@ function requireInteger(name: string, value: number, min: number, max: number): 
 
 export async function synthCommand(args: SynthArgs): Promise<void> {
   requireInteger('images', args.images, 8, 1_000_000);
-  requireInteger('size', args.size, 32, 1024);
+  for (const [name, value] of [['size', args.size], ['min-side', args.minSide], ['max-side', args.maxSide]] as const) {
+    if (value !== undefined) requireInteger(name, value, 32, 2048);
+  }
+  const sides = resolveSides(args);
   requireInteger('seed', args.seed, 0, 2 ** 31 - 1);
   requireInteger('classes', args.classes, 2, 20);
   const out = resolve(args.out);
@@ -32,6 +37,7 @@ export async function synthCommand(args: SynthArgs): Promise<void> {
   );
   if (taken) throw new UserError(`--out ${args.out}: already exists; remove it or choose another folder`);
   const started = performance.now();
-  await writeDirAtomic(out, (tmp) => writeSyntheticVoc({ out: tmp, images: args.images, size: args.size, seed: args.seed, classes: args.classes }));
-  logLine(`synth: ${args.images} images of ${args.size}px in ${out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  await writeDirAtomic(out, (tmp) => writeSyntheticVoc({ out: tmp, images: args.images, ...sides, seed: args.seed, classes: args.classes }));
+  const described = sides.minSide === sides.maxSide ? `${sides.maxSide}px squares` : `sides ${sides.minSide}-${sides.maxSide}px`;
+  logLine(`synth: ${args.images} images (${described}) in ${out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

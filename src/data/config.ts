@@ -6,7 +6,10 @@ export type DatasetFormat = string;
 
 export interface SynthesizeConfig {
   images: number;
-  size: number;
+  /** Square images of this side; otherwise minSide..maxSide (VOC-like, default 300-500). */
+  size?: number;
+  minSide?: number;
+  maxSide?: number;
   seed: number;
   classes?: number;
 }

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { letterbox, type Letterbox } from './geometry.js';
 
 /** 0..255; the reference code's hole fill. */
 export const DATASET_MEAN_RGB = [117, 104, 123];
@@ -81,6 +82,44 @@ export async function loadImage(ref: ImageRef, opts: { size: number; fit?: Fit }
     position: 'centre',
   });
   return decodeToFloat(pipeline, sourceOf(ref));
+}
+
+/**
+ * The whole image in a size x size square, aspect kept, centred, padded with
+ * the dataset mean colour (about 0 in [-1, 1]); `box` says where it landed.
+ */
+export async function loadImageLetterboxed(ref: ImageRef, size: number): Promise<{ image: FloatImage; box: Letterbox }> {
+  const { width, height } = await refSize(ref);
+  const box = letterbox(width, height, size);
+  const [r, g, b] = DATASET_MEAN_RGB;
+  const pipeline = (await openImage(ref)).resize(box.contentWidth, box.contentHeight, { fit: 'fill' }).extend({
+    left: box.left,
+    top: box.top,
+    right: size - box.contentWidth - box.left,
+    bottom: size - box.contentHeight - box.top,
+    background: { r, g, b },
+  });
+  return { image: await decodeToFloat(pipeline, sourceOf(ref)), box };
+}
+
+/**
+ * A UserError when the image cannot be read: `full` decodes all of it (a
+ * header read would miss a truncated file), otherwise only the header is read.
+ */
+export async function probeImage(ref: ImageRef, full: boolean): Promise<void> {
+  if (full) await checkImage(ref);
+  else await refSize(ref);
+}
+
+async function refSize(ref: ImageRef): Promise<{ width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    meta = await (await openImage(ref)).metadata();
+  } catch (err) {
+    throw unreadable(sourceOf(ref), err);
+  }
+  if (!meta.width || !meta.height) throw new UserError(`${sourceOf(ref)}: the image has no size; expected a readable JPEG or PNG`);
+  return { width: meta.width, height: meta.height };
 }
 
 /** `box` is 0-based inclusive [x1, y1, x2, y2]; it is clipped to the image. */

@@ -11,6 +11,7 @@
  * - the main object sits near the centre, so central holes occlude it partly.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLBuilder } from 'fast-xml-parser';
 import sharp from 'sharp';
@@ -23,7 +24,11 @@ import { VOC_CLASSES, orderClasses } from './voc.js';
 export interface SynthOptions {
   out: string;
   images: number;
-  size: number;
+  /** Every image size x size; otherwise sides from minSide to maxSide (see imageSides). */
+  size?: number;
+  /** Shorter side drawn from [minSide, maxSide], longer side maxSide; default 300 to 500, as VOC's. */
+  minSide?: number;
+  maxSide?: number;
   seed: number;
   /** Count of VOC classes to use (the first N) or their names; default all 20. */
   classes?: number | string[];
@@ -36,6 +41,9 @@ const GENERATOR = 'context-encoder-bench synthetic VOC v1';
 const SPLITS = ['train', 'val', 'trainval', 'test'] as const;
 const SEGMENTED_SHARE = 0.6;
 const JPEG_QUALITY = 92;
+/** VOC's images: the longer side 500, the shorter mostly 300 to 500; about 70% landscape. */
+export const DEFAULT_SIDES = { minSide: 300, maxSide: 500 } as const;
+const LANDSCAPE_SHARE = 0.7;
 const PARALLEL_ENCODES = 8;
 
 type ShapeKind =
@@ -150,13 +158,16 @@ interface SceneObject {
 }
 
 interface Scene {
+  width: number;
+  height: number;
   rgb: Uint8Array;
   /** 0 background, k for the k-th object (1-based, XML order). */
   instances: Uint8Array;
   objects: SceneObject[];
 }
 
-function drawBackground(size: number, rng: Rng, rgb: Float32Array): void {
+function drawBackground(width: number, height: number, rng: Rng, rgb: Float32Array): void {
+  const size = Math.min(width, height);
   const c1 = hsv(rng.uniform(0, 360), rng.uniform(0.05, 0.35), rng.uniform(0.25, 0.9));
   const c2 = hsv(rng.uniform(0, 360), rng.uniform(0.05, 0.35), rng.uniform(0.25, 0.9));
   const phi = rng.uniform(0, 2 * Math.PI);
@@ -171,9 +182,9 @@ function drawBackground(size: number, rng: Rng, rgb: Float32Array): void {
   const line = Math.max(1, Math.round(size / 96));
   const gridX = rng.int(Math.ceil(period));
   const gridY = rng.int(Math.ceil(period));
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const t = Math.min(1, Math.max(0, 0.5 + (x - size / 2) * gx + (y - size / 2) * gy));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const t = Math.min(1, Math.max(0, 0.5 + (x - width / 2) * gx + (y - height / 2) * gy));
       let shade = 0;
       let scale = 1;
       if (pattern === 0) {
@@ -185,7 +196,7 @@ function drawBackground(size: number, rng: Rng, rgb: Float32Array): void {
         const cell = (Math.floor((x + gridX) / period) + Math.floor((y + gridY) / period)) & 1;
         shade = cell ? amplitude * 0.6 : -amplitude * 0.6;
       }
-      const o = (y * size + x) * 3;
+      const o = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) rgb[o + c] = ((1 - t) * c1[c] + t * c2[c] + shade) * scale;
     }
   }
@@ -193,16 +204,19 @@ function drawBackground(size: number, rng: Rng, rgb: Float32Array): void {
 
 /** Proposes one object; the caller decides whether to keep it. */
 function proposeObject(
-  size: number,
+  width: number,
+  height: number,
   rng: Rng,
   classIndex: number,
   style: ClassStyle,
   role: 'main' | 'other' | 'small',
 ): PlacedObject {
+  // Objects scale with the shorter side, so a landscape and a portrait image show them alike.
+  const size = Math.min(width, height);
   const radius =
     size * (role === 'main' ? rng.uniform(0.17, 0.3) : role === 'other' ? rng.uniform(0.1, 0.2) : rng.uniform(0.045, 0.07));
-  const cx = role === 'main' ? size * (0.5 + rng.uniform(-0.17, 0.17)) : rng.uniform(0, size);
-  const cy = role === 'main' ? size * (0.5 + rng.uniform(-0.17, 0.17)) : rng.uniform(0, size);
+  const cx = role === 'main' ? width / 2 + size * rng.uniform(-0.17, 0.17) : rng.uniform(0, width);
+  const cy = role === 'main' ? height / 2 + size * rng.uniform(-0.17, 0.17) : rng.uniform(0, height);
   const theta = rng.uniform(-0.45, 0.45);
   const aspect = Math.exp(rng.uniform(-0.15, 0.15));
   const cos = Math.cos(theta);
@@ -229,7 +243,7 @@ function proposeObject(
       const dy = y + 0.5 - cy;
       if (!inside(style.shape, (dx * cos + dy * sin) / ru, (-dx * sin + dy * cos) / rv)) continue;
       unclipped++;
-      if (x >= 0 && y >= 0 && x < size && y < size) pixels.push(y * size + x);
+      if (x >= 0 && y >= 0 && x < width && y < height) pixels.push(y * width + x);
     }
   }
 
@@ -271,10 +285,10 @@ function proposeObject(
 }
 
 /** Draws a scene whose first object has class `mainClass`; later objects may not hide more than 40% of earlier ones. */
-function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassStyle[]): Scene {
-  const canvas = new Float32Array(size * size * 3);
-  drawBackground(size, rng.fork('background'), canvas);
-  const instances = new Uint8Array(size * size);
+function renderScene(width: number, height: number, rng: Rng, mainClass: number, styles: ClassStyle[]): Scene {
+  const canvas = new Float32Array(width * height * 3);
+  drawBackground(width, height, rng.fork('background'), canvas);
+  const instances = new Uint8Array(width * height);
   const kept: PlacedObject[] = [];
   const visible: number[] = [];
   const roll = rng.next();
@@ -283,7 +297,7 @@ function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassSty
     const classIndex = k === 0 ? mainClass : rng.int(styles.length);
     const role = k === 0 ? 'main' : rng.next() < 0.2 ? 'small' : 'other';
     for (let attempt = 0; attempt < 8; attempt++) {
-      const obj = proposeObject(size, rng, classIndex, styles[classIndex], role);
+      const obj = proposeObject(width, height, rng, classIndex, styles[classIndex], role);
       const hidden = new Array<number>(kept.length).fill(0);
       for (const i of obj.pixels) if (instances[i]) hidden[instances[i] - 1]++;
       // At least 45% inside the image, and no earlier object loses over 40% of what still shows.
@@ -296,7 +310,7 @@ function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassSty
       for (const i of obj.pixels) {
         if (instances[i]) visible[instances[i] - 1]--;
         instances[i] = id;
-        obj.paint(i % size, Math.floor(i / size), canvas, i);
+        obj.paint(i % width, Math.floor(i / width), canvas, i);
       }
       kept.push(obj);
       visible.push(obj.pixels.length);
@@ -305,9 +319,9 @@ function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassSty
   }
 
   const noise = rng.fork('noise');
-  const rgb = new Uint8Array(size * size * 3);
+  const rgb = new Uint8Array(width * height * 3);
   // One draw per pixel: each channel's noise is one byte of it, scaled to [-4, 4].
-  for (let p = 0; p < size * size; p++) {
+  for (let p = 0; p < width * height; p++) {
     const bits = noise.nextUint32();
     for (let c = 0; c < 3; c++) {
       const n = (((bits >>> (8 * c)) & 255) / 255) * 8 - 4;
@@ -316,14 +330,14 @@ function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassSty
   }
 
   const objects = kept.map((obj, j): SceneObject => {
-    let x0 = size;
-    let y0 = size;
+    let x0 = width;
+    let y0 = height;
     let x1 = -1;
     let y1 = -1;
     for (const i of obj.pixels) {
       if (instances[i] !== j + 1) continue;
-      const x = i % size;
-      const y = Math.floor(i / size);
+      const x = i % width;
+      const y = Math.floor(i / width);
       if (x < x0) x0 = x;
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;
@@ -331,7 +345,7 @@ function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassSty
     }
     return { classIndex: obj.classIndex, difficult: obj.difficult, truncated: obj.truncated, box: [x0 + 1, y0 + 1, x1 + 1, y1 + 1] };
   });
-  return { rgb, instances, objects };
+  return { width, height, rgb, instances, objects };
 }
 
 /**
@@ -339,41 +353,41 @@ function renderScene(size: number, rng: Rng, mainClass: number, styles: ClassSty
  * become void (255), a band about 2r + 1 px wide as in the devkit's
  * annotations; difficult objects are void throughout.
  */
-function labelMaps(scene: Scene, size: number): { classMap: Uint8Array; objectMap: Uint8Array } {
-  const { instances, objects } = scene;
-  const r = size >= 256 ? 2 : 1;
-  const edge = new Uint8Array(size * size);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const i = y * size + x;
+function labelMaps(scene: Scene): { classMap: Uint8Array; objectMap: Uint8Array } {
+  const { width, height, instances, objects } = scene;
+  const r = Math.min(width, height) >= 256 ? 2 : 1;
+  const edge = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
       const id = instances[i];
       if (!id) continue;
       if (
         (x > 0 && instances[i - 1] !== id) ||
-        (x < size - 1 && instances[i + 1] !== id) ||
-        (y > 0 && instances[i - size] !== id) ||
-        (y < size - 1 && instances[i + size] !== id)
+        (x < width - 1 && instances[i + 1] !== id) ||
+        (y > 0 && instances[i - width] !== id) ||
+        (y < height - 1 && instances[i + width] !== id)
       ) {
         edge[i] = 1;
       }
     }
   }
-  const classMap = new Uint8Array(size * size);
-  const objectMap = new Uint8Array(size * size);
-  for (let i = 0; i < size * size; i++) {
+  const classMap = new Uint8Array(width * height);
+  const objectMap = new Uint8Array(width * height);
+  for (let i = 0; i < width * height; i++) {
     const id = instances[i];
     if (!id) continue;
     const obj = objects[id - 1];
     classMap[i] = obj.difficult ? VOID_LABEL : obj.classIndex + 1;
     objectMap[i] = obj.difficult ? VOID_LABEL : id;
   }
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if (!edge[y * size + x]) continue;
-      for (let yy = Math.max(0, y - r); yy <= Math.min(size - 1, y + r); yy++) {
-        for (let xx = Math.max(0, x - r); xx <= Math.min(size - 1, x + r); xx++) {
-          classMap[yy * size + xx] = VOID_LABEL;
-          objectMap[yy * size + xx] = VOID_LABEL;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!edge[y * width + x]) continue;
+      for (let yy = Math.max(0, y - r); yy <= Math.min(height - 1, y + r); yy++) {
+        for (let xx = Math.max(0, x - r); xx <= Math.min(width - 1, x + r); xx++) {
+          classMap[yy * width + xx] = VOID_LABEL;
+          objectMap[yy * width + xx] = VOID_LABEL;
         }
       }
     }
@@ -383,15 +397,15 @@ function labelMaps(scene: Scene, size: number): { classMap: Uint8Array; objectMa
 
 const xmlBuilder = new XMLBuilder({ format: true, indentBy: '\t', suppressEmptyNode: false });
 
-function annotationXml(id: string, size: number, segmented: boolean, objects: SceneObject[], classes: string[]): string {
+function annotationXml(id: string, scene: Scene, segmented: boolean, classes: string[]): string {
   return xmlBuilder.build({
     annotation: {
       folder: 'SyntheticVOC',
       filename: `${id}.jpg`,
       source: { database: 'The Synthetic VOC Database', annotation: GENERATOR, image: 'synthetic' },
-      size: { width: size, height: size, depth: 3 },
+      size: { width: scene.width, height: scene.height, depth: 3 },
       segmented: segmented ? 1 : 0,
-      object: objects.map((o) => ({
+      object: scene.objects.map((o) => ({
         name: classes[o.classIndex],
         pose: 'Unspecified',
         truncated: o.truncated ? 1 : 0,
@@ -440,6 +454,17 @@ function planDataset(images: number, classCount: number, rng: Rng): Plan {
   };
 }
 
+/** Images per split of a synthetic dataset of `images` images, as planDataset splits it (for estimates before it exists). */
+export function syntheticSplitSize(images: number, split: string, task: 'Main' | 'Segmentation'): number | null {
+  const test = Math.floor(images / 2);
+  const train = Math.ceil((images - test) / 2);
+  const val = images - test - train;
+  const segmented = (n: number) => Math.max(1, Math.round(n * SEGMENTED_SHARE));
+  const main: Record<string, number> = { train, val, trainval: train + val, test };
+  const seg: Record<string, number> = { train: segmented(train), val: segmented(val), trainval: segmented(train) + segmented(val) };
+  return (task === 'Main' ? main : seg)[split] ?? null;
+}
+
 function checkOutput(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) {
@@ -451,14 +476,59 @@ function checkOutput(out: string): void {
   }
 }
 
+/** The sides images are drawn from: `size` alone fixes squares; otherwise minSide..maxSide (defaults VOC's). */
+export function resolveSides(opts: Pick<SynthOptions, 'size' | 'minSide' | 'maxSide'>): { minSide: number; maxSide: number } {
+  if (opts.size !== undefined && (opts.minSide !== undefined || opts.maxSide !== undefined)) {
+    throw new UserError('synth: give either size (square images) or minSide/maxSide (VOC-like sides), not both');
+  }
+  // maxSide alone keeps VOC's ratio of shortest to longest side (300 / 500).
+  const minSide = opts.size ?? opts.minSide ?? (opts.maxSide === undefined ? DEFAULT_SIDES.minSide : Math.round((opts.maxSide * DEFAULT_SIDES.minSide) / DEFAULT_SIDES.maxSide));
+  const maxSide = opts.size ?? opts.maxSide ?? Math.max(DEFAULT_SIDES.maxSide, minSide);
+  for (const [name, side] of [['minSide', minSide], ['maxSide', maxSide]] as const) {
+    if (!Number.isInteger(side) || side < 32 || side > 2048) {
+      throw new UserError(`synth ${opts.size !== undefined ? 'size' : name}: ${side} must be an integer from 32 to 2048 pixels`);
+    }
+  }
+  if (minSide > maxSide) throw new UserError(`synth minSide: ${minSide} is larger than maxSide ${maxSide}`);
+  return { minSide, maxSide };
+}
+
+/**
+ * One image's width and height: the longer side maxSide, the shorter drawn
+ * uniformly from [minSide, maxSide], landscape 70% of the time (VOC07: 500 x
+ * 375 or 375 x 500 and other ratios, mostly landscape).
+ */
+function imageSides(sides: { minSide: number; maxSide: number }, rng: Rng): { width: number; height: number } {
+  const short = Math.round(rng.uniform(sides.minSide, sides.maxSide));
+  return rng.next() < LANDSCAPE_SHARE ? { width: sides.maxSide, height: short } : { width: short, height: sides.maxSide };
+}
+
+/** What the marker file records: everything the generated files depend on. */
+function synthesisRecord(opts: Omit<SynthOptions, 'out'>): object {
+  return { generator: GENERATOR, images: opts.images, ...resolveSides(opts), seed: opts.seed, classes: resolveClasses(opts.classes) };
+}
+
+/**
+ * Whether `root` holds this generator's output for other options (or an
+ * earlier version of it), so that it should be generated again. A folder
+ * without the marker is the user's data and never counts as outdated.
+ */
+export async function isOutdatedSynthesis(root: string, opts: Omit<SynthOptions, 'out'>): Promise<boolean> {
+  let marker: string;
+  try {
+    marker = await readFile(join(root, SYNTH_MARKER), 'utf8');
+  } catch {
+    return false;
+  }
+  return marker.trim() !== JSON.stringify(synthesisRecord(opts), null, 2);
+}
+
 export async function writeSyntheticVoc(opts: SynthOptions): Promise<void> {
-  const { out, images, size, seed } = opts;
+  const { out, images, seed } = opts;
   if (!Number.isInteger(images) || images < 4) {
     throw new UserError(`synth images: ${images} must be an integer of at least 4 (train, val and test each need one)`);
   }
-  if (!Number.isInteger(size) || size < 32 || size > 2048) {
-    throw new UserError(`synth size: ${size} must be an integer from 32 to 2048 pixels`);
-  }
+  const sides = resolveSides(opts);
   if (!Number.isInteger(seed)) throw new UserError(`synth seed: ${seed} must be an integer`);
   const classes = resolveClasses(opts.classes);
   checkOutput(out);
@@ -472,28 +542,31 @@ export async function writeSyntheticVoc(opts: SynthOptions): Promise<void> {
     const objectsById = new Map<string, SceneObject[]>();
     let pending: Promise<void>[] = [];
     for (const id of plan.ids) {
-      const scene = renderScene(size, rng.fork(`image/${id}`), plan.mainClass.get(id) as number, styles);
+      const imageRng = rng.fork(`image/${id}`);
+      // Square datasets draw nothing here, so their scenes stay those of earlier versions.
+      const { width, height } = sides.minSide === sides.maxSide ? { width: sides.maxSide, height: sides.maxSide } : imageSides(sides, imageRng.fork('sides'));
+      const scene = renderScene(width, height, imageRng, plan.mainClass.get(id) as number, styles);
       objectsById.set(id, scene.objects);
       const isSegmented = segmented.has(id);
       pending.push(
         (async () => {
-          const jpeg = await sharp(scene.rgb, { raw: { width: size, height: size, channels: 3 } })
+          const jpeg = await sharp(scene.rgb, { raw: { width, height, channels: 3 } })
             .jpeg({ quality: JPEG_QUALITY })
             .toBuffer();
           await writeFileAtomic(join(dir, 'JPEGImages', `${id}.jpg`), jpeg);
           await writeFileAtomic(
             join(dir, 'Annotations', `${id}.xml`),
-            annotationXml(id, size, isSegmented, scene.objects, classes),
+            annotationXml(id, scene, isSegmented, classes),
           );
           if (isSegmented) {
-            const { classMap, objectMap } = labelMaps(scene, size);
+            const { classMap, objectMap } = labelMaps(scene);
             await writeFileAtomic(
               join(dir, 'SegmentationClass', `${id}.png`),
-              encodePalettePng({ width: size, height: size, labels: classMap }),
+              encodePalettePng({ width, height, labels: classMap }),
             );
             await writeFileAtomic(
               join(dir, 'SegmentationObject', `${id}.png`),
-              encodePalettePng({ width: size, height: size, labels: objectMap }),
+              encodePalettePng({ width, height, labels: objectMap }),
             );
           }
         })(),
@@ -526,6 +599,6 @@ export async function writeSyntheticVoc(opts: SynthOptions): Promise<void> {
       join(dir, 'ImageSets', 'Segmentation', 'trainval.txt'),
       lines([...seg.train, ...seg.val].sort()),
     );
-    await writeJsonAtomic(join(dir, SYNTH_MARKER), { generator: GENERATOR, images, size, seed, classes });
+    await writeJsonAtomic(join(dir, SYNTH_MARKER), synthesisRecord(opts));
   });
 }

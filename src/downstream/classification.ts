@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
-import { cropBatch, cropViews, EpochSampler, loadImageBank, type CropView, type ImageBank } from '../data/batches.js';
+import { cropViews, EpochSampler, type CropView } from '../data/batches.js';
 import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
+import { decodeChunk, readableIndices, StreamingCropLoader } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
@@ -98,8 +99,65 @@ function testViews(loadSize: number, crop: number, crops: 1 | 10): CropView[] {
   return crops === 1 ? places.map((p) => ({ ...p, mirror: false })) : places.flatMap((p) => [{ ...p, mirror: false }, { ...p, mirror: true }]);
 }
 
-function viewBatch(bank: ImageBank, indices: number[], crop: number, view: CropView): Float32Array {
-  return cropViews(bank, indices, crop, indices.map(() => view));
+/** Images are decoded in chunks of this many, each once for all its views; a multiple of predictInBatches' batch. */
+const FEATURE_CHUNK = 32;
+/** Training batches decoding ahead of fine-tuning. */
+const PREFETCH_BATCHES = 3;
+
+/** The images of a split that read, and their labels. */
+interface StreamedSplit {
+  sources: SampleRef[];
+  labels: Int8Array[];
+}
+
+async function readableSplit(split: LabelledSplit, bad: BadSamples): Promise<StreamedSplit> {
+  const all = split.samples;
+  if (all.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const kept = await readableIndices(all, bad);
+  if (kept.length === 0) throw new UserError(`no readable image among the ${all.length} listed (${all[0].source}, ...): every one was skipped as bad`);
+  return { sources: kept.map((i) => all[i]), labels: kept.map((i) => split.labels[i]) };
+}
+
+/**
+ * Streams the encoder outputs of each of `views` for every image to `use`,
+ * a chunk of images at a time: each chunk is decoded once and dropped after
+ * its views have passed through the encoder.
+ */
+async function forEachViewChunk(
+  model: tf.LayersModel,
+  split: StreamedSplit,
+  loadSize: number,
+  crop: number,
+  views: CropView[],
+  bad: BadSamples,
+  use: (view: number, start: number, count: number, features: Float32Array) => void | Promise<void>,
+): Promise<void> {
+  const count = split.sources.length;
+  for (let start = 0; start < count; start += FEATURE_CHUNK) {
+    const indices = Array.from({ length: Math.min(FEATURE_CHUNK, count - start) }, (_, k) => start + k);
+    const bank = await decodeChunk(split.sources, indices, loadSize, bad);
+    const local = indices.map((_, k) => k);
+    for (const [v, view] of views.entries()) {
+      await use(v, start, local.length, await predictInBatches(model, cropViews(bank, local, crop, local.map(() => view)), local.length, [crop, crop, 3]));
+    }
+  }
+}
+
+/** Encoder outputs of each of `views` for every image: one array per view, images back to back. */
+async function viewFeatures(model: tf.LayersModel, split: StreamedSplit, loadSize: number, crop: number, views: CropView[], bad: BadSamples): Promise<Float32Array[]> {
+  const chunks: Float32Array[][] = views.map(() => []);
+  await forEachViewChunk(model, split, loadSize, crop, views, bad, (v, _start, _count, features) => {
+    chunks[v].push(features);
+  });
+  return chunks.map((parts) => {
+    const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      all.set(p, offset);
+      offset += p.length;
+    }
+    return all;
+  });
 }
 
 function sigmoidOrSoftmax(logits: Float32Array, n: number, c: number, exclusive: boolean): Float32Array {
@@ -119,43 +177,48 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   const size = encoder.inputSize;
   const loadSize = Math.round(size * 1.15);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const trainBank = await loadImageBank(data.train.samples, loadSize, 'cover', bad);
-  const testBank = await loadImageBank(data.test.samples, loadSize, 'cover', bad);
-  // Labels follow the images that loaded.
-  const trainLabels = trainBank.kept.map((i) => data.train.labels[i]);
-  const testLabels = testBank.kept.map((i) => data.test.labels[i]);
-  logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
+  // Images stream from disk; labels follow the images that read.
+  const train = await readableSplit(data.train, bad);
+  const test = await readableSplit(data.test, bad);
+  const trainLabels = train.labels;
+  const testLabels = test.labels;
+  const nTrain = train.sources.length;
+  logLine(`classification/${job.protocol} on ${job.method}: ${nTrain} train, ${test.sources.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
-  const features = (bank: ImageBank, view: CropView): Promise<Float32Array> => {
-    const indices = Array.from({ length: bank.images.length }, (_, i) => i);
-    return predictInBatches(encoder.model, viewBatch(bank, indices, size, view), indices.length, [size, size, 3]);
-  };
   const [centre] = testViews(loadSize, size, 1);
-  const calibration = Array.from({ length: Math.min(64, trainBank.images.length) }, (_, i) => i);
-  calibrateEncoder(encoder, config.rescale, viewBatch(trainBank, calibration, size, centre), calibration.length);
-  const scaler = FeatureScaler.fit(await features(trainBank, centre), trainBank.images.length, encoder.featureShape, false);
+  const calibrationCount = Math.min(64, nTrain);
+  const calibration = Array.from({ length: calibrationCount }, (_, i) => i);
+  const calibrationBank = await decodeChunk(train.sources, calibration, loadSize, bad);
+  calibrateEncoder(encoder, config.rescale, cropViews(calibrationBank, calibration, size, calibration.map(() => centre)), calibrationCount);
+  // Frozen: features of a few fixed augmented views per image, computed once, in the same pass as the scaler's centre views.
+  const frozenViews = encoder.trainsEncoder || ctx.protocol!.fitFeatures ? [] : testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
+  const [centreFeatures, ...viewCache] = await viewFeatures(encoder.model, train, loadSize, size, [centre, ...frozenViews], bad);
+  const scaler = FeatureScaler.fit(centreFeatures, nTrain, encoder.featureShape, false);
 
   const fit = ctx.protocol!.fitFeatures;
   if (fit) {
     // The protocol fits on the encoder's features itself (e.g. kNN): the training images' centre crops, standardised.
     const started = performance.now();
-    const predict = fit({ features: scaler.applyInPlace(await features(trainBank, centre)), labels: trainLabels, featureSize: featSize, seed: rng.intSeed('protocol') }, config);
+    const predict = fit({ features: scaler.applyInPlace(centreFeatures), labels: trainLabels, featureSize: featSize, seed: rng.intSeed('protocol') }, config);
     const trainSeconds = (performance.now() - started) / 1000;
-    return scoreTest(job, data, testBank, testLabels, async (view) => predict(scaler.applyInPlace(await features(testBank, view)), testBank.images.length), () => scaler.dispose(), trainSeconds, bad, encoder);
+    const scores = await testScores(encoder, test, loadSize, config.testCrops, bad, c, async (raw, count) => predict(scaler.applyInPlace(raw), count));
+    scaler.dispose();
+    return scoreTest(job, data, scores, testLabels, trainSeconds, bad, encoder);
   }
 
   const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
-  const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));
+  const sampler = new EpochSampler(nTrain, rng.fork('order'));
   const cropRng = rng.fork('crops');
-  const batch = Math.min(config.batchSize, trainBank.images.length);
+  const batch = Math.min(config.batchSize, nTrain);
   let trainSeconds: number;
   if (encoder.trainsEncoder) {
-    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, crops: cropRng });
+    const loader = new StreamingCropLoader(train.sources, { loadSize, crop: size, batchSize: batch, prefetch: PREFETCH_BATCHES }, sampler, cropRng, bad);
+    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler: loader.samplerStream, crops: loader.cropStream });
     for (let step = loop.firstStep; step <= config.steps; step++) {
-      const idx = sampler.take(batch);
-      const x = tf.tensor4d(cropBatch(trainBank, idx, size, cropRng), [idx.length, size, size, 3]);
+      const { indices: idx, images } = await loader.next();
+      const x = tf.tensor4d(images, [idx.length, size, size, 3]);
       const loss = optimizer.step(() => {
         const feats = scaler.apply(encoder.model.apply(x, { training: true }) as tf.Tensor);
         return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive);
@@ -164,11 +227,10 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
       await loop.endStep(step, loss);
     }
     trainSeconds = loop.seconds();
+    await loader.close();
   } else {
-    // Frozen: features of a few fixed augmented views per image, computed once.
-    const views = testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
-    const cache: Float32Array[] = [];
-    for (const view of views) cache.push(scaler.applyInPlace(await features(trainBank, view)));
+    const views = frozenViews;
+    const cache = viewCache.map((f) => scaler.applyInPlace(f));
     const viewRng = rng.fork('views');
     const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, views: viewRng });
     for (let step = loop.firstStep; step <= config.steps; step++) {
@@ -183,41 +245,48 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
     trainSeconds = loop.seconds();
   }
   optimizer.dispose();
-  const n = testBank.images.length;
-  const probabilities = async (view: CropView): Promise<Float32Array> => {
-    const logits = await predictInBatches(head, scaler.applyInPlace(await features(testBank, view)), n, encoder.featureShape);
-    return sigmoidOrSoftmax(logits, n, c, data.exclusive);
-  };
-  const release = (): void => {
-    scaler.dispose();
-    head.dispose();
-  };
-  return scoreTest(job, data, testBank, testLabels, probabilities, release, trainSeconds, bad, encoder);
+  const scores = await testScores(encoder, test, loadSize, config.testCrops, bad, c, async (raw, count) => {
+    const logits = await predictInBatches(head, scaler.applyInPlace(raw), count, encoder.featureShape);
+    return sigmoidOrSoftmax(logits, count, c, data.exclusive);
+  });
+  scaler.dispose();
+  head.dispose();
+  return scoreTest(job, data, scores, testLabels, trainSeconds, bad, encoder);
 }
 
-/** Per-class scores averaged over the test views, then AP per class, mAP and (one class per image) accuracy. */
+/** Per-class scores of every test image averaged over its views, streamed a chunk of images at a time (each decoded once). */
+async function testScores(
+  encoder: TransferEncoder,
+  test: StreamedSplit,
+  loadSize: number,
+  testCrops: 1 | 10,
+  bad: BadSamples,
+  c: number,
+  probabilities: (features: Float32Array, count: number) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const scores = new Float32Array(test.sources.length * c);
+  const views = testViews(loadSize, encoder.inputSize, testCrops);
+  await forEachViewChunk(encoder.model, test, loadSize, encoder.inputSize, views, bad, async (_view, start, count, raw) => {
+    const probs = await probabilities(raw, count);
+    for (let i = 0; i < probs.length; i++) scores[start * c + i] += probs[i] / views.length;
+  });
+  return scores;
+}
+
+/** AP per class, mAP and (one class per image) accuracy of the test scores. */
 async function scoreTest(
   job: DownstreamJob<ClassificationConfig>,
   data: ClassificationData,
-  testBank: ImageBank,
+  scores: Float32Array,
   testLabels: Int8Array[],
-  scoresOfView: (view: CropView) => Promise<Float32Array>,
-  release: () => void,
   trainSeconds: number,
   bad: BadSamples,
   encoder: TransferEncoder,
 ) {
   const { config } = job;
   const c = data.classes.length;
-  const n = testBank.images.length;
+  const n = testLabels.length;
   const testIdx = Array.from({ length: n }, (_, i) => i);
-  const scores = new Float32Array(n * c);
-  const views = testViews(testBank.size, encoder.inputSize, config.testCrops);
-  for (const view of views) {
-    const probs = await scoresOfView(view);
-    for (let i = 0; i < probs.length; i++) scores[i] += probs[i] / views.length;
-  }
-  release();
   encoder.model.dispose();
 
   const ap: Record<string, number> = {};

@@ -27,6 +27,7 @@ import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import { detectionAP, meanAP, type Box, type Detection, type TruthBox } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
+import { freshDropout } from '../models/fresh-dropout.js';
 import { FeatureScaler } from './features.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
@@ -105,7 +106,7 @@ export function vocToNet(box: Box, sx: number, sy: number): Box {
   return [(box[0] - 1) * sx, (box[1] - 1) * sy, (box[2] - 1) * sx, (box[3] - 1) * sy];
 }
 
-function netToVoc(box: Box, sx: number, sy: number, width: number, height: number): Box {
+export function netToVoc(box: Box, sx: number, sy: number, width: number, height: number): Box {
   const x = (v: number) => Math.min(Math.max(v / sx + 1, 1), width);
   const y = (v: number) => Math.min(Math.max(v / sy + 1, 1), height);
   return [x(box[0]), y(box[1]), x(box[2]), y(box[3])];
@@ -204,12 +205,12 @@ class DetectionHead {
     return [...this.fc.flatMap((l) => [l.w, l.b]), this.cls.w, this.cls.b, this.reg.w, this.reg.b];
   }
 
-  /** `dropoutSeeds` (one per fc layer) switches dropout on, for training. */
-  apply(pooled: tf.Tensor4D, dropoutSeeds: number[] | null): { scores: tf.Tensor2D; deltas: tf.Tensor2D } {
+  /** A mask stream switches dropout on, for training. */
+  apply(pooled: tf.Tensor4D, dropout: Rng | null): { scores: tf.Tensor2D; deltas: tf.Tensor2D } {
     let x: tf.Tensor2D = tf.reshape(pooled, [pooled.shape[0], -1]);
     this.fc.forEach((l, i) => {
       x = tf.relu(tf.add(tf.matMul(x, l.w), l.b));
-      if (dropoutSeeds) x = tf.dropout(x, DROPOUT, undefined, dropoutSeeds[i]) as tf.Tensor2D;
+      if (dropout) x = freshDropout(x, DROPOUT, dropout) as tf.Tensor2D;
     });
     return {
       scores: tf.add(tf.matMul(x, this.cls.w), this.cls.b),
@@ -392,9 +393,8 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
   const sampleRng = rng.fork('rois');
   const augmentRng = rng.fork('mirror');
   const dropoutRng = rng.fork('dropout');
-  const progress = new Progress(`detection/${job.protocol}`, config.steps, Math.max(1, Math.ceil(config.steps / 10)));
   try {
-    const loop = await startTransferLoop(job, encoder, optimizer, { variables: head.variables }, { sampler, rois: sampleRng, mirror: augmentRng, dropout: dropoutRng });
+    const loop = await startTransferLoop(job, encoder, optimizer, { variables: head.variables }, { sampler, rois: sampleRng, mirror: augmentRng, dropout: dropoutRng }, imagesPerStep);
     for (let step = loop.firstStep; step <= config.steps; step++) {
       const indices = sampler.take(imagesPerStep);
       const picked = indices.map((i) => train[i]);
@@ -416,15 +416,13 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
       const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes + 1).toFloat() as tf.Tensor2D);
       const targets = tf.tensor2d(batch.targets, [r, 4 * classes]);
       const weights = tf.tensor2d(batch.weights, [r, 4 * classes]);
-      const seeds = config.headWidths.map(() => dropoutRng.int(2147483647));
       let loss: number;
       try {
         loss = optimizer.step(() => {
           const maps = cached ? input : (scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor) as tf.Tensor4D);
-          const out = head.apply(roiPool(maps, batch.rois, pooling), seeds);
+          const out = head.apply(roiPool(maps, batch.rois, pooling), dropoutRng);
           return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
         });
-        progress.update(step, `loss ${loss.toFixed(4)}`);
       } finally {
         tf.dispose([input, labels, targets, weights]);
       }
@@ -432,7 +430,6 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
     }
     return loop.seconds();
   } finally {
-    progress.stop();
     optimizer.dispose();
   }
 }

@@ -1,15 +1,19 @@
 /**
  * Segmentation transfer, FCN style: a 1x1-conv classifier over encoder
  * features, bilinear upsampling to the input size, per-pixel softmax
- * cross-entropy ignoring label 255. Scored at each image's own resolution
- * (logits upsampled to it) into one 21x21 confusion matrix: per-class IoU and
- * mean IU.
+ * cross-entropy ignoring label 255. Every image, in training and at test, is
+ * the whole image letterboxed into the encoder's square (aspect kept, padding
+ * void), its label map through the same box; at test the logits of the
+ * image's part of the square are resized back to its own pixels and scored
+ * into one 21x21 confusion matrix: per-class IoU and mean IU.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
-import { EpochSampler, loadImageBank, stackImages } from '../data/batches.js';
+import { EpochSampler, stackImages } from '../data/batches.js';
+import { letterboxLabels, mirrorSquare, type Letterbox } from '../data/geometry.js';
+import { loadImageLetterboxed } from '../data/image.js';
 import { BadSamples } from '../data/samples.js';
 import type { SampleRef } from '../data/formats/types.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
@@ -21,30 +25,6 @@ import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptim
 import type { DownstreamJob } from './types.js';
 
 const IGNORE = 255;
-
-/** Nearest-neighbour resize of a label map (pixel centres), so no label is invented at edges. */
-function resizeLabels(labels: Uint8Array, width: number, height: number, size: number): Uint8Array {
-  const out = new Uint8Array(size * size);
-  for (let y = 0; y < size; y++) {
-    const sy = Math.min(height - 1, Math.floor(((y + 0.5) * height) / size));
-    for (let x = 0; x < size; x++) {
-      const sx = Math.min(width - 1, Math.floor(((x + 0.5) * width) / size));
-      out[y * size + x] = labels[sy * width + sx];
-    }
-  }
-  return out;
-}
-
-/** Mirrors an HWC buffer left-right. */
-function mirror(data: Float32Array | Uint8Array, size: number, channels: number): typeof data {
-  const out = data.slice();
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      for (let c = 0; c < channels; c++) out[(y * size + x) * channels + c] = data[(y * size + (size - 1 - x)) * channels + c];
-    }
-  }
-  return out;
-}
 
 /** 1x1 conv (fc6-like) -> 1x1 conv to class scores, over a feature map. */
 function buildSegHead(featureShape: number[], width: number, numClasses: number, seed: number): tf.LayersModel {
@@ -67,6 +47,19 @@ function segLoss(logits: tf.Tensor4D, labels: Uint8Array, size: number, numClass
   const weights = Float32Array.from(labels, (v) => (v === IGNORE ? 0 : 1));
   const onehot = tf.oneHot(tf.tensor1d(flatLabels, 'int32'), numClasses);
   return tf.losses.softmaxCrossEntropy(onehot, up.reshape([n * size * size, numClasses]), tf.tensor1d(weights));
+}
+
+/**
+ * Logits over the square input -> logits over the original image's pixels:
+ * upsampled to the square as in training, the image's part cut out, resized
+ * to its own size (pixel centres aligned).
+ */
+export function unletterboxLogits(logits: tf.Tensor4D, box: Letterbox): tf.Tensor4D {
+  return tf.tidy(() => {
+    const square = tf.image.resizeBilinear(logits, [box.size, box.size], true);
+    const content = tf.slice(square, [0, box.top, box.left, 0], [-1, box.contentHeight, box.contentWidth, -1]);
+    return tf.image.resizeBilinear(content, [box.height, box.width], false, true);
+  });
 }
 
 /** A sample's label map; the format promised them (checked at load), so a sample without one is a bug. */
@@ -93,17 +86,17 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
   logLine(`segmentation/${job.protocol} on ${job.method}: ${trainSamples.length} train, ${testSamples.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const bad = new BadSamples(job.dataset.onBadSample);
-  const trainBank = await loadImageBank(trainSamples, size, 'cover', bad);
   // A sample needs both its image and its label map; either one bad leaves it out (or stops the job).
-  const train = await bad.map(trainBank.kept, async (i) => {
-    const seg = await labelMapOf(trainSamples[i]);
-    return resizeLabels(seg.data, seg.width, seg.height, size);
+  const train = await bad.map(trainSamples, async (sample) => {
+    const { image, box } = await loadImageLetterboxed(sample, size);
+    const seg = await labelMapOf(sample);
+    return { image: image.data, labels: letterboxLabels(seg.data, box, IGNORE) };
   });
-  const trainImages = train.map((t) => trainBank.images[t.index]);
-  const trainLabels = train.map((t) => t.value);
+  const trainImages = train.map((t) => t.value.image);
+  const trainLabels = train.map((t) => t.value.labels);
   // Mirrored copies double the training set; labels mirror with them.
-  const images = [...trainImages, ...trainImages.map((im) => mirror(im, size, 3) as Float32Array)];
-  const labels = [...trainLabels, ...trainLabels.map((l) => mirror(l, size, 1) as Uint8Array)];
+  const images = [...trainImages, ...trainImages.map((im) => mirrorSquare(im, size, 3))];
+  const labels = [...trainLabels, ...trainLabels.map((l) => mirrorSquare(l, size, 1))];
 
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
@@ -140,16 +133,19 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
   const trainSeconds = loop.seconds();
   optimizer.dispose();
 
-  // Test at each image's own resolution.
-  const testBank = await loadImageBank(testSamples, size, 'cover', bad);
+  // Test on every pixel of each image, at its own resolution.
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
-  for (const [i, index] of testBank.kept.entries()) {
-    const seg = await bad.tryLoad(() => labelMapOf(testSamples[index]));
-    if (!seg) continue;
+  for (const testSample of testSamples) {
+    const sample = await bad.tryLoad(async () => {
+      const { image, box } = await loadImageLetterboxed(testSample, size);
+      const seg = await labelMapOf(testSample);
+      return { image: image.data, box, seg };
+    });
+    if (!sample) continue;
+    const { seg } = sample;
     const pred = tf.tidy(() => {
-      const feats = scaler.apply(encoder.model.predict(tf.tensor4d(testBank.images[i], [1, size, size, 3])) as tf.Tensor);
-      const logits = head.predict(feats) as tf.Tensor4D;
-      return tf.image.resizeBilinear(logits, [seg.height, seg.width], true).argMax(-1);
+      const feats = scaler.apply(encoder.model.predict(tf.tensor4d(sample.image, [1, size, size, 3])) as tf.Tensor);
+      return unletterboxLogits(head.predict(feats) as tf.Tensor4D, sample.box).argMax(-1);
     });
     const predicted = await pred.data();
     pred.dispose();

@@ -122,6 +122,7 @@ export async function startTransferLoop(
   optimizer: TransferOptimizer,
   head: { model: tf.LayersModel } | { variables: tf.Variable[] },
   streams: Record<string, Stateful>,
+  imagesPerStep = job.config.batchSize,
 ): Promise<ResumableLoop> {
   const { config } = job;
   const { loop } = await ResumableLoop.start({
@@ -136,6 +137,7 @@ export async function startTransferLoop(
       optimizers: optimizer.optimizers,
     },
     streams,
+    imagesPerStep,
   });
   return loop;
 }

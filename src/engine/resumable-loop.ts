@@ -6,7 +6,7 @@
  * its own step code; this owns only the bookkeeping around it.
  */
 import { UserError } from '../errors.js';
-import { logLine } from './log.js';
+import { logLine, Progress } from './log.js';
 import { StoppedForResume, stopRequested } from './stop-request.js';
 import { loadTrainingState, nonFiniteWeight, saveTrainingState, type TrainingParts } from './train-state.js';
 
@@ -34,6 +34,10 @@ export interface ResumableLoopOptions {
   parts: TrainingParts;
   /** Saved and restored by name, in the checkpoint's JSON beside `key` and `step`. */
   streams: Record<string, Stateful>;
+  /** Images one step trains on, for the progress line's img/s. */
+  imagesPerStep: number;
+  /** Steps between plain progress lines (besides one at least every 30 s); default a tenth of the run. */
+  logEvery?: number;
 }
 
 /** The JSON of a checkpoint: these fields, the streams by name, and whatever else the loop saved. */
@@ -48,6 +52,7 @@ export class ResumableLoop {
   /** The first step this process runs (1 unless resumed). */
   readonly firstStep: number;
   private readonly started = performance.now();
+  private readonly progress: Progress;
 
   private constructor(
     private readonly opts: ResumableLoopOptions,
@@ -55,6 +60,7 @@ export class ResumableLoop {
     private savedStep: number,
   ) {
     this.firstStep = savedStep + 1;
+    this.progress = new Progress(opts.label, opts.steps, opts.logEvery ?? Math.max(1, Math.ceil(opts.steps / 10)), { startStep: savedStep });
   }
 
   /**
@@ -104,7 +110,13 @@ export class ResumableLoop {
    */
   async endStep(step: number, loss: number, extra: () => Record<string, unknown> = () => ({})): Promise<void> {
     const { resume, checkpointEvery, steps, parts, streams } = this.opts;
-    if (!Number.isFinite(loss)) throw this.stop(`loss became ${loss}`, step);
+    if (!Number.isFinite(loss)) {
+      this.progress.stop();
+      throw this.stop(`loss became ${loss}`, step);
+    }
+    const imgPerSec = ((step - this.firstStep + 1) * this.opts.imagesPerStep) / this.sessionSeconds();
+    this.progress.update(step, `loss ${loss.toPrecision(4)} ${imgPerSec.toFixed(1)} img/s`);
+    if (step === steps) this.progress.stop();
     const stopWhy = step < steps ? stopRequested() : null;
     const checkpointNow = resume !== undefined && (step % checkpointEvery === 0 || stopWhy !== null) && step < steps;
     const bad = checkpointNow || step === steps ? nonFiniteWeight(parts) : null;

@@ -90,5 +90,14 @@ export function checkExperiment(exp: Entries, written: Entries): string[] {
       }
     }
   });
+  for (const [key, ds] of Object.entries(exp.datasets)) {
+    const synth = ds.synthesize;
+    if (synth && synth.size !== undefined && (synth.minSide !== undefined || synth.maxSide !== undefined)) {
+      problems.push(`/datasets/${key}/synthesize: give either size (square images) or minSide/maxSide, not both`);
+    }
+    if (synth && (synth.minSide ?? 0) > (synth.maxSide ?? Infinity)) {
+      problems.push(`/datasets/${key}/synthesize/minSide: ${synth.minSide} is larger than maxSide ${synth.maxSide}`);
+    }
+  }
   return problems;
 }

@@ -57,11 +57,13 @@ function datasetSchema(): JsonSchema {
       synthesize: {
         type: 'object',
         additionalProperties: false,
-        required: ['images', 'size', 'seed'],
-        description: 'Generate a synthetic dataset at root when it is not there yet (formats that can synthesize).',
+        required: ['images', 'seed'],
+        description: 'Generate a synthetic dataset at root when it is not there yet, or holds the generator\'s output for other settings (formats that can synthesize).',
         properties: {
           images: { type: 'integer', minimum: 8 },
-          size: { type: 'integer', minimum: 32, maximum: 1024 },
+          size: { type: 'integer', minimum: 32, maximum: 1024, description: 'Square images of this side (instead of minSide/maxSide).' },
+          minSide: { type: 'integer', minimum: 32, maximum: 1024, description: 'Shorter side drawn from minSide..maxSide (default 300).' },
+          maxSide: { type: 'integer', minimum: 32, maximum: 1024, description: 'Longer side of every image (default 500); about 70% landscape, 30% portrait, as VOC.' },
           seed: { type: 'integer', minimum: 0 },
           classes: { type: 'integer', minimum: 2, maximum: 20 },
         },

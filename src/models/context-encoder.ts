@@ -9,6 +9,7 @@ import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import { alexnetFeatures, heNormal, type AlexNetConfig } from './alexnet.js';
 import { ChannelwiseDense } from './channelwise-dense.js';
+import { FreshDropout } from './fresh-dropout.js';
 import { ResizeBilinear } from './resize.js';
 
 /** Any encoder, as the layers it applies to an input (returning pool5). */
@@ -58,7 +59,7 @@ export function buildContextEncoder(cfg: ContextEncoderConfig): { generator: tf.
 
   let x = new ChannelwiseDense({ name: 'cwfc', seed: rng.intSeed('cwfc') }).apply(pool5) as tf.SymbolicTensor;
   if (dropout > 0) {
-    x = tf.layers.dropout({ name: 'cwfc_dropout', rate: dropout, seed: rng.intSeed('cwfc_dropout') }).apply(x) as tf.SymbolicTensor;
+    x = new FreshDropout({ name: 'cwfc_dropout', rate: dropout, seed: rng.intSeed('cwfc_dropout') }).apply(x) as tf.SymbolicTensor;
   }
   x = tf.layers
     .conv2d({

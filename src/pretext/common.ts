@@ -30,6 +30,8 @@ export function buildPretextModels(job: PretextJob<PretextCommonConfig>): Pretex
   return buildContextEncoder({
     encoder: { inputSize: model.inputSize, seed, features: (input) => encoder.build({ input, inputSize: model.inputSize, seed, model }) },
     decoderWidths: model.decoderWidths,
+    // Only the reconstruction methods' entries have the field; the random baseline never trains, so it is absent there.
+    dropout: (job.config as Partial<ReconstructionConfig>).dropout,
   });
 }
 

@@ -26,6 +26,8 @@ export interface ReconstructionConfig extends PretextCommonConfig {
   lambdaRec: number;
   loadScale: number;
   maxImages?: number;
+  /** Dropout rate after the channel-wise FC; absent means none. */
+  dropout?: number;
 }
 
 const MASK_KINDS = ['center', 'random-block', 'random-region'];
@@ -52,5 +54,11 @@ export const RECONSTRUCTION_FIELDS: ConfigFragment = {
     lambdaRec: { type: 'number', minimum: 0, maximum: 1, default: 0.999 },
     loadScale: { type: 'number', minimum: 1, maximum: 2, default: 1.15, description: 'Images load at inputSize*loadScale, then a random inputSize crop (the reference: 350 then 128).' },
     maxImages: { type: 'integer', minimum: 1, description: 'Use at most this many training images.' },
+    dropout: {
+      type: 'number',
+      minimum: 0,
+      exclusiveMaximum: 1,
+      description: 'Dropout after the channel-wise FC (the paper: 0.5), a fresh seeded mask every step; absent or 0: none (not filled in, so existing job keys stay as they were).',
+    },
   },
 };

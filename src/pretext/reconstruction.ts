@@ -7,14 +7,17 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { Rng } from '../engine/random.js';
-import { Progress, logLine } from '../engine/log.js';
+import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
-import { cropBatch, EpochSampler, loadImageBank, type ImageBank } from '../data/batches.js';
+import { EpochSampler } from '../data/batches.js';
+import { readableSources, StreamingCropLoader } from '../data/loader.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
+import { freshDropoutLayers } from '../models/fresh-dropout.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { UserError } from '../errors.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
 import type { ReconstructionConfig } from './reconstruction-config.js';
 import { reconstructionStep, type ReconstructionNets, type StepLosses } from './reconstruction-step.js';
@@ -50,6 +53,9 @@ interface LoopFields {
   rows: (string | number)[][];
 }
 
+/** Batches decoding ahead of training: enough to hide a slow decode, few enough that memory stays small. */
+const PREFETCH_BATCHES = 3;
+
 function largestPowerOfTwoAtMost(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
@@ -64,9 +70,11 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
   let samples = await ctx.dataset.list(config.split);
   if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const bank: ImageBank = await loadImageBank(samples, loadSize, 'cover', bad);
+  if (samples.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const sources = await readableSources(samples, bad);
+  if (sources.length === 0) throw new UserError(`no readable image among the ${samples.length} listed (${samples[0].source}, ...): every one was skipped as bad`);
   const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
-  logLine(`pretext ${config.name}: ${bank.images.length} images at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
+  logLine(`pretext ${config.name}: ${sources.length} images streamed at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
   const models: PretextModels = buildPretextModels(job);
   const gVars = models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -84,8 +92,13 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
     adversary: disc && optD ? { model: disc, vars: dVars, opt: optD, size: dSize, lambdaRec: config.lambdaRec } : null,
   };
 
-  const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
-  const cropRng = rng.fork('crops');
+  const loader = new StreamingCropLoader(
+    sources,
+    { loadSize, crop: size, batchSize: config.batchSize, prefetch: PREFETCH_BATCHES },
+    new EpochSampler(sources.length, rng.fork('order')),
+    rng.fork('crops'),
+    bad,
+  );
   const maskRng = rng.fork('masks');
   const parts: TrainingParts = {
     models: disc ? { generator: models.generator, discriminator: disc } : { generator: models.generator },
@@ -98,16 +111,16 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
     steps: config.steps,
     lr: config.lr,
     parts,
-    streams: { sampler, crops: cropRng, masks: maskRng },
+    // The dropout mask stream exactly when the config has dropout, which the job key includes.
+    streams: { sampler: loader.samplerStream, crops: loader.cropStream, masks: maskRng, ...Object.fromEntries(freshDropoutLayers(models.generator).map((l) => [l.name, l.stream])) },
+    imagesPerStep: config.batchSize,
+    logEvery: config.logEvery * 10,
   });
   const rows = (saved?.rows as LoopFields['rows'] | undefined) ?? [];
   let last = (saved?.last as LoopFields['last'] | undefined) ?? { loss: NaN, rec: NaN, adv: null, d: null };
-  const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
-
   try {
     for (let step = loop.firstStep; step <= config.steps; step++) {
-      const indices = sampler.take(config.batchSize);
-      const images = cropBatch(bank, indices, size, cropRng);
+      const { indices, images } = await loader.next();
       const masks = indices.map(() => maskFor(maskRng));
       const { input, target, weight } = batchTensors(images, size, masks);
 
@@ -120,11 +133,10 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
       if (step % config.logEvery === 0 || step === config.steps) {
         rows.push([step, last.loss, last.rec, last.adv ?? '', last.d ?? '', imgPerSec.toFixed(2), loop.seconds().toFixed(2)]);
       }
-      progress.update(step, `loss ${last.loss.toFixed(4)} ${imgPerSec.toFixed(1)} img/s`);
       await loop.endStep(step, last.loss, (): LoopFields => ({ last, rows }));
     }
   } finally {
-    progress.stop();
+    await loader.close();
   }
   const trainSeconds = loop.seconds();
   optG.dispose();

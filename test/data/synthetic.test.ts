@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { imageSize, loadImage } from '../../src/data/image.js';
 import { readLabelPng } from '../../src/data/palette.js';
-import { writeSyntheticVoc } from '../../src/data/synthetic.js';
+import { isOutdatedSynthesis, writeSyntheticVoc } from '../../src/data/synthetic.js';
 import { VOC_CLASSES, VocDataset } from '../../src/data/voc.js';
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -181,5 +181,37 @@ describe('data/synthetic', () => {
     assert.equal(await readFile(join(foreign, 'keep.txt'), 'utf8'), 'mine');
     await assert.rejects(writeSyntheticVoc({ out: join(parent, 'x'), images: 2, size: 32, seed: 1 }), UserError);
     await assert.rejects(writeSyntheticVoc({ out: join(parent, 'x'), images: 4, size: 32, seed: 1, classes: 21 }), UserError);
+  });
+
+  it('makes VOC-like sides by default: longer side maxSide, landscape and portrait, labels and boxes in each image\'s own size', async () => {
+    const out = join(parent, 'sides');
+    await writeSyntheticVoc({ out, images: 16, minSide: 60, maxSide: 100, seed: 5, classes: 3 });
+    const voc = await VocDataset.open(out);
+    const ids = [...(await voc.ids('trainval')), ...(await voc.ids('test'))];
+    const shapes = await Promise.all(ids.map((id) => imageSize(voc.imagePath(id))));
+    for (const [i, { width, height }] of shapes.entries()) {
+      assert.equal(Math.max(width, height), 100, ids[i]);
+      assert.ok(Math.min(width, height) >= 60, `${ids[i]}: ${width}x${height}`);
+      const ann = await voc.annotation(ids[i]);
+      assert.deepEqual([ann.width, ann.height], [width, height]);
+      for (const o of ann.objects) assert.ok(o.box[2] <= width && o.box[3] <= height, `${ids[i]}: box ${o.box} in ${width}x${height}`);
+    }
+    assert.ok(shapes.some((s) => s.width > s.height) && shapes.some((s) => s.height > s.width), 'both orientations');
+    for (const id of await voc.ids('train', 'Segmentation')) {
+      const seg = await voc.segmentation(id);
+      const { width, height } = await imageSize(voc.imagePath(id));
+      assert.deepEqual([seg.width, seg.height], [width, height]);
+    }
+    await assert.rejects(writeSyntheticVoc({ out: join(parent, 'y'), images: 4, size: 64, minSide: 40, seed: 1 }), UserError);
+    await assert.rejects(writeSyntheticVoc({ out: join(parent, 'y'), images: 4, minSide: 90, maxSide: 80, seed: 1 }), UserError);
+  });
+
+  it('knows when a folder holds its output for other settings (so a run writes it again), never for a folder it did not write', async () => {
+    assert.equal(await isOutdatedSynthesis(root, { images, size, seed: 11, classes: classCount }), false);
+    assert.equal(await isOutdatedSynthesis(root, { images, size, seed: 12, classes: classCount }), true);
+    assert.equal(await isOutdatedSynthesis(root, { images, minSide: 48, maxSide: 64, seed: 11, classes: classCount }), true);
+    const foreign = join(parent, 'user-data');
+    await mkdir(foreign, { recursive: true });
+    assert.equal(await isOutdatedSynthesis(foreign, { images, size, seed: 11 }), false);
   });
 });

@@ -122,6 +122,7 @@ describe('downstream training checkpoints (wasm)', function () {
       checkpointEvery: 2,
       steps: 10,
       lr: 0.1,
+      imagesPerStep: 1,
       parts: { models: { head: model }, optimizers: { head: optimizer } },
       streams: { order: new Rng(1) },
     });

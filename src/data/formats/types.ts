@@ -5,6 +5,7 @@
  */
 import type { ConfigFragment } from '../../registry/registry.js';
 import type { ImageData } from '../image.js';
+import type { SynthesizeConfig } from '../config.js';
 import type { OnBadSample } from '../samples.js';
 import type { VocAnnotation } from '../voc.js';
 
@@ -54,6 +55,6 @@ export interface DatasetFormatSpec {
   /** Where users get this data and the layout expected, for a missing root. */
   missingHelp: string;
   /** Writes a synthetic dataset of this format at root (the entry's `synthesize`), when the format can. */
-  synthesize?(root: string, opts: { images: number; size: number; seed: number; classes?: number }): Promise<void>;
+  synthesize?(root: string, opts: SynthesizeConfig): Promise<void>;
   open(root: string, opts: { onBadSample?: OnBadSample; config?: Record<string, unknown> }): Promise<DatasetHandle>;
 }

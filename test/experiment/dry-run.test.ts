@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'mocha';
+import { dryRun } from '../../src/experiment/dry-run.js';
+import { loadExperiment } from '../../src/experiment/load.js';
+import { makePlan } from '../../src/experiment/plan.js';
+
+const repo = resolve('.');
+
+describe('bench run --dry-run', function () {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ceb-dry-'));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it('estimates every job of every committed experiment, naming missing datasets, with a total', async () => {
+    const files = (await readdir(join(repo, 'experiments'))).filter((f) => f.endsWith('.json')).sort();
+    assert.ok(files.length >= 5, files.join());
+    for (const file of files) {
+      const exp = await loadExperiment(join(repo, 'experiments', file));
+      const report = await dryRun(exp, 'wasm', { timedBatch: 1, timedSteps: 1 });
+      const plan = makePlan(exp, 'wasm');
+      assert.deepEqual(report.jobs.map((j) => j.id), plan.map((j) => j.id), file);
+      for (const j of report.jobs) {
+        assert.ok(Number.isFinite(j.seconds) && j.seconds >= 0 && j.peakBytes > 0 && j.diskBytes >= 0, `${file} ${j.id}: ${JSON.stringify(j)}`);
+      }
+      // Every training job costs time; the sum is the total.
+      for (const j of report.jobs.filter((j) => /steps of/.test(j.note))) assert.ok(j.seconds > 0, `${file} ${j.id}`);
+      assert.ok(Math.abs(report.totalSeconds - report.jobs.reduce((s, j) => s + j.seconds, 0)) < 1e-6);
+      const missing = Object.entries(exp.datasets).filter(([, ds]) => !existsSync(ds.root)).map(([key]) => key);
+      assert.deepEqual(report.missing.map((m) => /^dataset (\S+):/.exec(m)?.[1]), missing, file);
+      // Without the data, passes over its images are priced per 1,000 images rather than dropped.
+      if (missing.length > 0 && !Object.values(exp.datasets).some((ds) => ds.synthesize)) {
+        assert.ok(report.jobs.some((j) => j.secondsPer1000Unknown > 0), file);
+      }
+    }
+  });
+
+  it('exits 0 and writes nothing: no results folder, no synthetic dataset', async () => {
+    const file = join(root, 'tiny.json');
+    const data = join(root, 'voc');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'tiny',
+        seeds: [1, 2],
+        datasets: { synth: { format: 'voc', root: data, synthesize: { images: 24, minSide: 64, maxSide: 96, seed: 5, classes: 3 } } },
+        model: { inputSize: 67, widthMultiplier: 0.125 },
+        pretext: [{ method: 'context-encoder', steps: 30, batchSize: 4, heldoutImages: 4 }],
+        downstream: [{ task: 'classification', protocols: ['frozen', 'finetune'], steps: 5, batchSize: 8, headWidths: [16, 16] }],
+      }),
+    );
+    const tsx = pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
+    const r = spawnSync(process.execPath, ['--import', tsx, join(repo, 'src/cli.ts'), 'run', file, '--dry-run', '--backend', 'wasm', '--results', join(root, 'results')], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines[0], /^experiment tiny \(dry run on wasm; nothing written\): 6 jobs$/);
+    assert.match(lines[1], /^dataset synth: .* is missing; the run would first write a synthetic VOC-layout dataset there \(24 images/);
+    // The dataset the run would synthesize is counted from its split sizes: no per-1,000-image remainder.
+    assert.equal(lines.filter((l) => /^ {2}(pretext|classification)\/.*: \d\S*, peak memory [\d.]+ \S+, disk [\d.]+ \S+ \(/.test(l)).length, 6, r.stderr);
+    assert.match(lines[lines.length - 1], /^total: \S+, peak memory [\d.]+ \S+ \(largest job\), disk [\d.]+ \S+$/);
+    assert.ok(!existsSync(data) && !existsSync(join(root, 'results')));
+  });
+});
