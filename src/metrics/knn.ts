@@ -45,24 +45,34 @@ function topK(values: ArrayLike<number>, k: number): number[] {
 }
 
 /**
- * The class one query votes for, given its similarity to every training row
- * (`similarities[t]`, cosine in [-1, 1]) and the training labels. Callers with
- * a fast matrix product compute the similarities themselves and vote here.
+ * Each class's total vote from one query, given its similarity to every
+ * training row (`similarities[t]`, cosine in [-1, 1]) and the classes of each
+ * training row (one index, or several for multi-label data). Callers with a
+ * fast matrix product compute the similarities themselves and vote here.
  */
-export function knnVote(similarities: ArrayLike<number>, trainLabels: ArrayLike<number>, classes: number, opts: KnnOptions = {}): number {
+export function knnVotes(similarities: ArrayLike<number>, trainLabels: ArrayLike<number | readonly number[]>, classes: number, opts: KnnOptions = {}): Float64Array {
   const k = opts.k ?? 20;
   const temperature = opts.temperature ?? 0.07;
   if (similarities.length !== trainLabels.length) {
-    throw new Error(`knnVote: ${similarities.length} similarities for ${trainLabels.length} training labels`);
+    throw new Error(`knnVotes: ${similarities.length} similarities for ${trainLabels.length} training labels`);
   }
-  if (!(k >= 1 && Number.isInteger(k))) throw new Error(`knnVote: k must be a positive integer, got ${k}`);
-  if (!(temperature > 0)) throw new Error(`knnVote: temperature must be positive, got ${temperature}`);
+  if (!(k >= 1 && Number.isInteger(k))) throw new Error(`knnVotes: k must be a positive integer, got ${k}`);
+  if (!(temperature > 0)) throw new Error(`knnVotes: temperature must be positive, got ${temperature}`);
   const votes = new Float64Array(classes);
   for (const t of topK(similarities, Math.min(k, similarities.length))) {
-    const label = trainLabels[t];
-    if (!(label >= 0 && label < classes)) throw new Error(`knnVote: training label ${label} is outside 0..${classes - 1}`);
-    votes[label] += Math.exp(similarities[t] / temperature);
+    const weight = Math.exp(similarities[t] / temperature);
+    const labels = trainLabels[t];
+    for (const label of typeof labels === 'number' ? [labels] : labels) {
+      if (!(label >= 0 && label < classes)) throw new Error(`knnVotes: training label ${label} is outside 0..${classes - 1}`);
+      votes[label] += weight;
+    }
   }
+  return votes;
+}
+
+/** The class with the largest vote (the lower index on a tie). */
+export function knnVote(similarities: ArrayLike<number>, trainLabels: ArrayLike<number | readonly number[]>, classes: number, opts: KnnOptions = {}): number {
+  const votes = knnVotes(similarities, trainLabels, classes, opts);
   let best = 0;
   for (let c = 1; c < classes; c++) if (votes[c] > votes[best]) best = c;
   return best;

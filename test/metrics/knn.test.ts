@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { accuracy, knnPredict, knnVote, l2NormalizeRows } from '../../src/metrics/knn.js';
+import { accuracy, knnPredict, knnVote, knnVotes, l2NormalizeRows } from '../../src/metrics/knn.js';
 
 function close(actual: number, expected: number, tol = 1e-6): void {
   assert.ok(Math.abs(actual - expected) <= tol, `expected ${expected}, got ${actual}`);
@@ -41,6 +41,13 @@ describe('knnVote', () => {
   it('refuses labels outside the class range and mismatched lengths', () => {
     assert.throws(() => knnVote([0.1], [3], 3), /outside 0\.\.2/);
     assert.throws(() => knnVote([0.1, 0.2], [0], 3), /2 similarities for 1/);
+  });
+
+  it('gives each class its summed weight; a multi-label row votes for each of its classes', () => {
+    const votes = knnVotes([0.7, 0.0, 0.35], [[0, 2], 1, [2]], 3, { k: 3, temperature: 0.35 });
+    close(votes[0], Math.exp(2));
+    close(votes[1], 1);
+    close(votes[2], Math.exp(2) + Math.exp(1));
   });
 });
 
