@@ -58,17 +58,38 @@ function setLearningRate(optimizer: tf.Optimizer, kind: LinearProbeOptions['opti
   else (optimizer as tf.MomentumOptimizer).setLearningRate(lr);
 }
 
+/** A trained probe as plain arrays: nothing to dispose, usable after its tensors are gone. */
 export interface TrainedProbe {
-  /** Scores [n, classes] (logits) of standardised-then-projected features. */
-  scores(features: tf.Tensor2D): tf.Tensor2D;
-  dispose(): void;
+  dims: number;
+  classes: number;
+  /** Standardisation of the inputs (training mean, 1 / std), then [dims, classes] weights and bias. */
+  mean: Float32Array;
+  invStd: Float32Array;
+  weights: Float32Array;
+  bias: Float32Array;
+}
+
+/** Logits [count, classes] of `count` rows of features. */
+export function probeScores(probe: TrainedProbe, features: Float32Array, count: number): Float32Array {
+  const { dims, classes, mean, invStd, weights, bias } = probe;
+  const out = new Float32Array(count * classes);
+  const z = new Float32Array(dims);
+  for (let i = 0; i < count; i++) {
+    for (let d = 0; d < dims; d++) z[d] = (features[i * dims + d] - mean[d]) * invStd[d];
+    for (let c = 0; c < classes; c++) {
+      let s = bias[c];
+      for (let d = 0; d < dims; d++) s += z[d] * weights[d * classes + c];
+      out[i * classes + c] = s;
+    }
+  }
+  return out;
 }
 
 /**
  * Trains the probe on `features` [n, d] with `targets` [n, classes] (one-hot
  * for softmax, 0/1 per class for sigmoid). Every draw comes from `seed`.
  */
-export async function trainLinearProbe(features: tf.Tensor2D, targets: tf.Tensor2D, opts: LinearProbeOptions): Promise<TrainedProbe> {
+export function trainLinearProbe(features: tf.Tensor2D, targets: tf.Tensor2D, opts: LinearProbeOptions): TrainedProbe {
   const [n, dims] = features.shape;
   const classes = targets.shape[1];
   const { mean, invStd } = tf.tidy(() => {
@@ -109,8 +130,14 @@ export async function trainLinearProbe(features: tf.Tensor2D, targets: tf.Tensor
     if (opts.optimizer === 'sgd') (optimizer as unknown as { c: tf.Tensor }).c.dispose();
     standardised.dispose();
   }
-  return {
-    scores: (x) => tf.tidy(() => x.sub(mean).mul(invStd).matMul(weights).add(bias) as tf.Tensor2D),
-    dispose: () => tf.dispose([mean, invStd, weights, bias]),
+  const probe: TrainedProbe = {
+    dims,
+    classes,
+    mean: mean.dataSync() as Float32Array,
+    invStd: invStd.dataSync() as Float32Array,
+    weights: weights.dataSync() as Float32Array,
+    bias: bias.dataSync() as Float32Array,
   };
+  tf.dispose([mean, invStd, weights, bias]);
+  return probe;
 }
