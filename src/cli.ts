@@ -107,7 +107,16 @@ async function main(): Promise<void> {
         if (!ok) process.exitCode = 1;
       },
     )
-    .demandCommand(1, 'name a command: run, synth, inpaint, perf, report or check')
+    .command(
+      'schema',
+      'print the experiment JSON Schema, built from the registered pretext methods, tasks, protocols, dataset formats and encoders (npm run schema writes it to src/experiment/schema.json for editors)',
+      (y) => y,
+      async () => {
+        const { buildExperimentSchema } = await import('./experiment/schema.js');
+        process.stdout.write(`${JSON.stringify(buildExperimentSchema(), null, 2)}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command: run, synth, inpaint, perf, report, check or schema')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

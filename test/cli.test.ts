@@ -91,9 +91,9 @@ describe('bench CLI and the experiment runner', function () {
     assert.equal(first.ran.length, 6);
     assert.equal(first.reused.length, 0);
     const csv = (await readFile(join(results, 'tiny', 'results.csv'), 'utf8')).trim().split('\n');
-    assert.equal(csv[0], 'experiment,method,task,protocol,seed,metric,value,backend,wall_s,img_per_s,job');
-    assert.ok(csv.some((l) => l.startsWith('tiny,context-encoder,classification,frozen,3,mAP,')));
-    assert.ok(csv.some((l) => l.startsWith('tiny,random,pretext,,3,heldout_masked_l2,')));
+    assert.equal(csv[0], 'experiment,method,task,protocol,layer,seed,metric,value,backend,wall_s,img_per_s,job');
+    assert.ok(csv.some((l) => l.startsWith('tiny,context-encoder,classification,frozen,pool5,3,mAP,')));
+    assert.ok(csv.some((l) => l.startsWith('tiny,random,pretext,,,3,heldout_masked_l2,')));
 
     const second = bench(['run', file, '--backend', 'wasm', '--results', results], root);
     assert.equal(second.status, 0, second.stderr);
@@ -122,7 +122,7 @@ describe('bench CLI and the experiment runner', function () {
     assert.equal(run.ran.length, 0);
     assert.equal(run.reused.length, 2);
     const csv = await readFile(join(results, 'tiny-other', 'results.csv'), 'utf8');
-    assert.match(csv, /^tiny-other,ce,pretext,,3,heldout_masked_l2,/m);
+    assert.match(csv, /^tiny-other,ce,pretext,,,3,heldout_masked_l2,/m);
     assert.doesNotMatch(csv, /context-encoder/);
   });
 

@@ -9,7 +9,7 @@ import { logLine } from '../engine/log.js';
 import { loadImage, toUint8 } from '../data/image.js';
 import type { MaskKind } from '../data/masks.js';
 import { inpaintImages, loadGenerator, maskFor } from '../downstream/inpainting.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 export interface InpaintArgs {
   checkpoint: string;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
 import { writeSyntheticVoc } from '../data/synthetic.js';
-import { writeDirAtomic } from '../results/store.js';
+import { writeDirAtomic } from '../fs/atomic.js';
 
 export interface SynthArgs {
   out: string;

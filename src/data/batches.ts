@@ -3,23 +3,19 @@
  * mini-batches cut from them (random crop + mirror, as the reference code's
  * loadSize -> fineSize crops).
  */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Rng, RngState } from '../engine/random.js';
-import type { DatasetConfig } from '../experiment/types.js';
 import { mapLimit } from './concurrency.js';
-import { loadImage, type Fit } from './image.js';
+import { loadImage, type Fit, type ImageRef } from './image.js';
 import { BadSamples } from './samples.js';
-import { readImageFolder } from './folder.js';
-import { VocDataset } from './voc.js';
 
 export interface ImageBank {
   /** Side of every stored image. */
   size: number;
   /** One HWC Float32Array (size*size*3) per image. */
   images: Float32Array[];
-  paths: string[];
+  /** Path or sample of each stored image. */
+  refs: ImageRef[];
   /** Index in the requested paths of each loaded image (all of them unless bad samples were skipped). */
   kept: number[];
 }
@@ -27,31 +23,18 @@ export interface ImageBank {
 export { mapLimit };
 
 /**
- * Image paths of a split: VOC ImageSets/Main/<split>.txt; for a folder
- * dataset, the subfolder named like the split when there is one (ImageNet's
- * train/ and val/), else every image under the root.
- */
-export async function listDatasetImages(ds: DatasetConfig, split: string): Promise<string[]> {
-  if (ds.format === 'folder') {
-    const sub = join(ds.root, split);
-    const root = existsSync(sub) && statSync(sub).isDirectory() ? sub : ds.root;
-    return (await readImageFolder(root)).images.map((im) => im.path);
-  }
-  const voc = await VocDataset.open(ds.root);
-  return (await voc.ids(split)).map((id) => voc.imagePath(id));
-}
-
-
-/**
  * Loads images as size x size squares: 'cover' keeps the aspect and crops the
  * centre, 'resize' stretches. An unreadable image stops the job, or is left
  * out when `bad` skips.
  */
-export async function loadImageBank(paths: string[], size: number, fit: Fit = 'cover', bad = new BadSamples()): Promise<ImageBank> {
-  if (paths.length === 0) throw new UserError('no images to load: the dataset split is empty');
-  const loaded = await bad.map(paths, async (p) => (await loadImage(p, { size, fit })).data);
-  if (loaded.length === 0) throw new UserError(`no readable image among the ${paths.length} listed (${paths[0]}, ...): every one was skipped as bad`);
-  return { size, images: loaded.map((l) => l.value), paths: loaded.map((l) => paths[l.index]), kept: loaded.map((l) => l.index) };
+export async function loadImageBank(refs: readonly ImageRef[], size: number, fit: Fit = 'cover', bad = new BadSamples()): Promise<ImageBank> {
+  if (refs.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const loaded = await bad.map(refs, async (r) => (await loadImage(r, { size, fit })).data);
+  if (loaded.length === 0) {
+    const first = typeof refs[0] === 'string' ? refs[0] : refs[0].source;
+    throw new UserError(`no readable image among the ${refs.length} listed (${first}, ...): every one was skipped as bad`);
+  }
+  return { size, images: loaded.map((l) => l.value), refs: loaded.map((l) => refs[l.index]), kept: loaded.map((l) => l.index) };
 }
 
 /** Concatenates the chosen images into one NHWC buffer. */

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 /** 0..255; the reference code's hole fill. */
 export const DATASET_MEAN_RGB = [117, 104, 123];
@@ -22,13 +22,35 @@ export interface FloatImage {
 
 export type Fit = 'resize' | 'center-crop' | 'cover';
 
+/** An image as a dataset hands it out: a file path, encoded bytes (JPEG/PNG), or raw 8-bit RGB pixels (HWC). */
+export type ImageData = string | Buffer | { data: Uint8Array; width: number; height: number; channels: 3 };
+
+/** An image that is read on demand; `source` (a file, or file#index) names it in error messages. */
+export interface ImageSource {
+  source: string;
+  image(): Promise<ImageData>;
+}
+
+/** A path, or a dataset's sample. */
+export type ImageRef = string | ImageSource;
+
+function sourceOf(ref: ImageRef): string {
+  return typeof ref === 'string' ? ref : ref.source;
+}
+
+async function openImage(ref: ImageRef): Promise<Sharp> {
+  const input = typeof ref === 'string' ? ref : await ref.image();
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
+  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
+}
+
 /** libvips messages span lines; errors here are one line. */
 function describe(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }
 
 function unreadable(path: string, err: unknown): UserError {
-  if (!existsSync(path)) return new UserError(`${path}: image file not found; restore it, or remove it from the dataset's listing`);
+  if (path.length > 0 && !path.includes('#') && !existsSync(path)) return new UserError(`${path}: image file not found; restore it, or remove it from the dataset's listing`);
   return new UserError(`${path}: cannot decode the image (${describe(err)}); expected a readable JPEG or PNG`);
 }
 
@@ -52,13 +74,13 @@ async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage>
   return { data: out, height: info.height, width: info.width, channels: 3 };
 }
 
-export async function loadImage(path: string, opts: { size: number; fit?: Fit }): Promise<FloatImage> {
+export async function loadImage(ref: ImageRef, opts: { size: number; fit?: Fit }): Promise<FloatImage> {
   const fit = opts.fit ?? 'resize';
-  const pipeline = sharp(path).resize(opts.size, opts.size, {
+  const pipeline = (await openImage(ref)).resize(opts.size, opts.size, {
     fit: fit === 'resize' ? 'fill' : 'cover',
     position: 'centre',
   });
-  return decodeToFloat(pipeline, path);
+  return decodeToFloat(pipeline, sourceOf(ref));
 }
 
 /** `box` is 0-based inclusive [x1, y1, x2, y2]; it is clipped to the image. */
@@ -79,8 +101,8 @@ export async function loadImageRegion(
 }
 
 /** Decodes the whole file (a header read would miss a truncated one) at a tiny size; a UserError when it cannot. */
-export async function checkImage(path: string): Promise<void> {
-  await decodeToFloat(sharp(path).resize(8, 8, { fit: 'fill' }), path);
+export async function checkImage(ref: ImageRef): Promise<void> {
+  await decodeToFloat((await openImage(ref)).resize(8, 8, { fit: 'fill' }), sourceOf(ref));
 }
 
 export function toUint8(img: FloatImage): Uint8Array {

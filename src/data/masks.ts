@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { DATASET_MEAN_RGB } from './image.js';
 import { VOID_LABEL } from './palette.js';
 import { BadSamples } from './samples.js';
-import type { VocDataset } from './voc.js';
+import type { SampleRef } from './formats/types.js';
 
 export type MaskKind = 'center' | 'random-block' | 'random-region';
 
@@ -303,18 +303,19 @@ function randomRegions(size: number, rng: Rng, holeFraction: number, opts: MaskO
  * skipped: they make specks, not shapes.
  */
 export async function segmentationShapes(
-  ds: VocDataset,
-  ids: string[],
+  samples: readonly SampleRef[],
   size: number,
   max = Infinity,
   bad = new BadSamples(),
 ): Promise<Uint8Array[]> {
   const shapes: Uint8Array[] = [];
-  for (const id of ids) {
+  for (const sample of samples) {
     if (shapes.length >= max) break;
-    const seg = await bad.tryLoad(() => ds.segmentation(id));
+    if (!sample.labelMap) continue;
+    const labelMap = sample.labelMap.bind(sample);
+    const seg = await bad.tryLoad(labelMap);
     if (!seg) continue;
-    const { width, height, labels } = seg;
+    const { width, height, data: labels } = seg;
     const present = new Set<number>();
     for (let i = 0; i < labels.length; i++) {
       if (labels[i] !== 0 && labels[i] !== VOID_LABEL) present.add(labels[i]);

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { decode, encode } from 'fast-png';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 /** Label of object borders and ignored regions in VOC segmentations. */
 export const VOID_LABEL = 255;

@@ -16,7 +16,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import sharp from 'sharp';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
-import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
 import { VOID_LABEL, encodePalettePng } from './palette.js';
 import { VOC_CLASSES, orderClasses } from './voc.js';
 

@@ -129,6 +129,12 @@ export class VocDataset {
     return ids;
   }
 
+  /** Whether ImageSets/Main has per-class label files (<class>_<split>.txt) for `split`. */
+  async hasClassLabels(split: string): Promise<boolean> {
+    const dir = join(this.root, 'ImageSets', 'Main');
+    return isDir(dir) && (await readdir(dir)).some((f) => f.endsWith(`_${split}.txt`) && this.classes.includes(f.slice(0, -`_${split}.txt`.length)));
+  }
+
   async classLabels(cls: string, split: string): Promise<Map<string, 1 | -1 | 0>> {
     const path = join(this.root, 'ImageSets', 'Main', `${cls}_${split}.txt`);
     const text = await readText(path, `per-class label file (lines "<id> 1|-1|0")`);

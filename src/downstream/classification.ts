@@ -6,84 +6,68 @@
  * centre crop or 10 crops (corners + centre, each mirrored).
  */
 import * as tf from '@tensorflow/tfjs';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
 import { cropBatch, cropViews, EpochSampler, loadImageBank, type CropView, type ImageBank } from '../data/batches.js';
-import { readImageFolder } from '../data/folder.js';
+import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
 import { BadSamples } from '../data/samples.js';
-import { VocDataset } from '../data/voc.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
+import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { buildFcHead, FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './protocols.js';
-import type { DownstreamJob, DownstreamTask } from './types.js';
+import { registerTask } from './registry.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './transfer.js';
+import type { DownstreamContext } from './registry.js';
+import type { DownstreamJob } from './types.js';
+
+export interface ClassificationConfig extends TransferConfig {
+  testCrops: 1 | 10;
+  apMethod: 'voc07' | 'area' | 'sklearn';
+}
 
 /** Labels per image and class: 1 present, -1 absent, 0 ignored (difficult only). */
 interface LabelledSplit {
-  paths: string[];
+  samples: SampleRef[];
   labels: Int8Array[];
 }
 
 interface ClassificationData {
   classes: string[];
-  /** true: one class per image (softmax, accuracy); false: VOC multi-label. */
+  /** true: one class per image (softmax, accuracy); false: multi-label (VOC). */
   exclusive: boolean;
   train: LabelledSplit;
   test: LabelledSplit;
 }
 
-function limit<T>(items: T[], max?: number): T[] {
-  return max === undefined ? items : items.slice(0, max);
-}
-
-async function vocSplit(voc: VocDataset, split: string, max?: number): Promise<LabelledSplit> {
-  const ids = limit(await voc.ids(split), max);
-  const perClass = await Promise.all(voc.classes.map((c) => voc.classLabels(c, split)));
+/**
+ * A split's labelled samples: per-class states where the format has them
+ * (VOC), else one-hot of the sample's class; samples without a label (e.g.
+ * of a class the training split lacks) are left out.
+ */
+async function labelledSplit(dataset: DatasetHandle, split: string, max?: number): Promise<LabelledSplit> {
+  const all = await dataset.list(split);
+  const labelled = all.filter((s) => s.labelStates !== undefined || (s.labels !== undefined && s.labels.length > 0));
+  if (labelled.length === 0) {
+    throw new UserError(`${dataset.root}: the '${split}' split has no labelled images; classification needs a class per image (VOC: ImageSets/Main/<class>_${split}.txt; folder: <root>/${split}/<class>/)`);
+  }
+  const kept = max === undefined ? labelled : labelled.slice(0, max);
+  const c = dataset.classes.length;
   return {
-    paths: ids.map((id) => voc.imagePath(id)),
-    labels: ids.map((id) => Int8Array.from(perClass, (m) => m.get(id) ?? -1)),
+    samples: kept,
+    labels: kept.map((s) => s.labelStates ?? Int8Array.from({ length: c }, (_, k) => (s.labels!.includes(k) ? 1 : -1))),
   };
 }
 
-async function folderSplit(root: string, classes: string[], max?: number): Promise<LabelledSplit> {
-  const { images } = await readImageFolder(root);
-  const kept = limit(
-    images.filter((im) => im.label !== null && classes.includes(im.label)),
-    max,
-  );
+async function loadData(job: DownstreamJob<ClassificationConfig>, dataset: DatasetHandle): Promise<ClassificationData> {
+  const { config } = job;
+  const train = await labelledSplit(dataset, config.trainSplit, config.maxTrainImages);
+  const test = await labelledSplit(dataset, config.testSplit, config.maxTestImages);
   return {
-    paths: kept.map((im) => im.path),
-    labels: kept.map((im) => Int8Array.from(classes, (c) => (c === im.label ? 1 : -1))),
-  };
-}
-
-async function loadData(job: DownstreamJob): Promise<ClassificationData> {
-  const { config, dataset } = job;
-  if (dataset.format === 'voc') {
-    const voc = await VocDataset.open(dataset.root);
-    return {
-      classes: [...voc.classes],
-      exclusive: false,
-      train: await vocSplit(voc, config.trainSplit, config.maxTrainImages),
-      test: await vocSplit(voc, config.testSplit, config.maxTestImages),
-    };
-  }
-  // Image folders split by subfolder, as ImageNet's train/ and val/.
-  const trainRoot = join(dataset.root, config.trainSplit);
-  const testRoot = join(dataset.root, config.testSplit);
-  for (const root of [trainRoot, testRoot]) {
-    await access(root).catch(() => {
-      throw new UserError(`${root}: missing; a folder dataset for classification needs <root>/${config.trainSplit}/<class>/ and <root>/${config.testSplit}/<class>/`);
-    });
-  }
-  const { classes } = await readImageFolder(trainRoot);
-  return {
-    classes,
-    exclusive: true,
-    train: await folderSplit(trainRoot, classes, config.maxTrainImages),
-    test: await folderSplit(testRoot, classes, config.maxTestImages),
+    classes: [...dataset.classes],
+    // Formats with per-class states (VOC) are multi-label; a single class per image is exclusive.
+    exclusive: train.samples[0].labelStates === undefined,
+    train,
+    test,
   };
 }
 
@@ -125,23 +109,24 @@ function sigmoidOrSoftmax(logits: Float32Array, n: number, c: number, exclusive:
   });
 }
 
-export const classification: DownstreamTask = async (job) => {
+async function classify(job: DownstreamJob<ClassificationConfig>, ctx: DownstreamContext) {
   const { config } = job;
+  const layer = job.layer!;
   const rng = new Rng(job.seed).fork('classification');
-  const data = await loadData(job);
+  const data = await loadData(job, ctx.dataset);
   const c = data.classes.length;
-  const encoder: TransferEncoder = await loadTransferEncoder(job, config.layer);
+  const encoder: TransferEncoder = await loadTransferEncoder(job, ctx.protocol!, layer);
   const size = encoder.inputSize;
   const loadSize = Math.round(size * 1.15);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const trainBank = await loadImageBank(data.train.paths, loadSize, 'cover', bad);
-  const testBank = await loadImageBank(data.test.paths, loadSize, 'cover', bad);
+  const trainBank = await loadImageBank(data.train.samples, loadSize, 'cover', bad);
+  const testBank = await loadImageBank(data.test.samples, loadSize, 'cover', bad);
   // Labels follow the images that loaded.
   const trainLabels = trainBank.kept.map((i) => data.train.labels[i]);
   const testLabels = testBank.kept.map((i) => data.test.labels[i]);
   const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
-  logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
+  logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
   const features = (bank: ImageBank, view: CropView): Promise<Float32Array> => {
@@ -157,7 +142,7 @@ export const classification: DownstreamTask = async (job) => {
   const cropRng = rng.fork('crops');
   const batch = Math.min(config.batchSize, trainBank.images.length);
   let trainSeconds: number;
-  if (encoder.finetune) {
+  if (encoder.trainsEncoder) {
     const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, crops: cropRng });
     for (let step = loop.firstStep; step <= config.steps; step++) {
       const idx = sampler.take(batch);
@@ -226,7 +211,23 @@ export const classification: DownstreamTask = async (job) => {
   return {
     summary,
     perClass: { AP: ap },
-    imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0,
+    imgPerSec: encoder.trainsEncoder ? (config.steps * config.batchSize) / trainSeconds : 0,
     skippedSamples: bad.skipped,
   };
-};
+}
+
+registerTask<ClassificationConfig>({
+  name: 'classification',
+  description: 'a head on encoder features: multi-label (VOC: per-class AP, mAP) or one class per image (softmax: accuracy, one-vs-rest mAP)',
+  config: {
+    properties: {
+      ...TRANSFER_FIELDS.properties,
+      testCrops: { enum: [1, 10], default: 1 },
+      apMethod: { enum: ['voc07', 'area', 'sklearn'], default: 'voc07' },
+    },
+  },
+  needs: { labels: true },
+  usesProtocols: true,
+  layer: 'chosen',
+  run: classify,
+});

@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { EpochSampler, loadImageBank, mapLimit, stackImages } from '../data/batches.js';
 import { checkImage, loadImage } from '../data/image.js';
 import { BadSamples } from '../data/samples.js';
-import { VocDataset, type VocAnnotation } from '../data/voc.js';
+import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
+import type { VocAnnotation } from '../data/voc.js';
 import { logLine, Progress } from '../engine/log.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
@@ -30,9 +31,17 @@ import { heNormal } from '../models/alexnet.js';
 import { FeatureScaler } from './features.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './protocols.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './transfer.js';
 import { roiPool, type Roi, type RoiPoolOptions } from './roi-pool.js';
-import type { DownstreamJob, DownstreamTask } from './types.js';
+import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
+import { registerTask, type DownstreamContext } from './registry.js';
+import type { DownstreamJob } from './types.js';
+
+export interface DetectionConfig extends TransferConfig {
+  apMethod: 'voc07' | 'area';
+  proposals?: string;
+  roisPerImage: number;
+}
 
 const POOLED_SIZE = 6;
 const IMAGES_PER_STEP = 2;
@@ -119,7 +128,7 @@ function flipImage(data: Float32Array, size: number): Float32Array {
 
 interface DetImage {
   id: string;
-  path: string;
+  sample: SampleRef;
   annotation: VocAnnotation;
   /** Non-difficult objects of known classes, in network pixels. */
   truth: GroundTruth[];
@@ -127,8 +136,14 @@ interface DetImage {
   proposals: Box[];
 }
 
+/** A sample's object boxes; the format promised them (checked at load), so a sample without them is a bug. */
+function annotationOf(sample: SampleRef): Promise<VocAnnotation> {
+  if (!sample.annotation) throw new Error(`${sample.source}: the dataset format promises object boxes but gives none`);
+  return sample.annotation();
+}
+
 async function loadSplit(
-  voc: VocDataset,
+  dataset: DatasetHandle,
   split: string,
   max: number | undefined,
   size: number,
@@ -136,25 +151,25 @@ async function loadSplit(
   windows: Box[],
   bad: BadSamples,
 ): Promise<DetImage[]> {
-  const all = await voc.ids(split);
-  const ids = max === undefined ? all : all.slice(0, max);
+  const all = await dataset.list(split);
+  const samples = max === undefined ? all : all.slice(0, max);
+  const ids = samples.map((s) => s.id);
   const fromFile = proposalFile ? proposalsForIds(proposalFile.path, proposalFile.boxes, ids) : null;
   // Images are read again at every step and test pass; a bad one is found (and stops or is skipped) here, once.
-  const loaded = await bad.map(ids, async (id) => {
-    await checkImage(voc.imagePath(id));
-    return voc.annotation(id);
+  const loaded = await bad.map(samples, async (sample) => {
+    await checkImage(sample);
+    return annotationOf(sample);
   });
   return loaded.map(({ index: i, value: annotation }) => {
-    const id = ids[i];
     const sx = size / annotation.width;
     const sy = size / annotation.height;
     const truth: GroundTruth[] = [];
     for (const o of annotation.objects) {
-      const k = voc.classes.indexOf(o.name);
+      const k = dataset.classes.indexOf(o.name);
       if (k >= 0 && !o.difficult) truth.push({ box: vocToNet(o.box, sx, sy), label: k + 1 });
     }
     const proposals = fromFile ? fromFile[i].map((b) => clipBox(vocToNet(b, sx, sy), size, size)) : windows;
-    return { id, path: voc.imagePath(id), annotation, truth, proposals };
+    return { id: ids[i], sample: samples[i], annotation, truth, proposals };
   });
 }
 
@@ -265,7 +280,7 @@ interface DetectionContext {
 /** Softmax scores [n, C + 1] and box deltas [n, 4C] of every proposal of one image. */
 async function scoreProposals(ctx: DetectionContext, img: DetImage): Promise<{ probs: Float32Array; deltas: Float32Array }> {
   const { size, classes } = ctx;
-  const pixels = await loadImage(img.path, { size, fit: 'resize' });
+  const pixels = await loadImage(img.sample, { size, fit: 'resize' });
   const maps = tf.tidy(() => ctx.scaler.apply(ctx.encoder.model.predict(tf.tensor4d(pixels.data, [1, size, size, 3])) as tf.Tensor) as tf.Tensor4D);
   const n = img.proposals.length;
   const probs = new Float32Array(n * (classes + 1));
@@ -333,7 +348,7 @@ async function precomputeMaps(encoder: TransferEncoder, images: DetImage[], size
   const progress = new Progress('detection: conv5 features', images.length, Math.max(1, Math.ceil(images.length / 10)));
   for (let start = 0; start < images.length; start += chunk) {
     const part = images.slice(start, start + chunk);
-    const pixels = await mapLimit(part, 8, async (img) => (await loadImage(img.path, { size, fit: 'resize' })).data);
+    const pixels = await mapLimit(part, 8, async (img) => (await loadImage(img.sample, { size, fit: 'resize' })).data);
     const views = mirrored ? [...pixels, ...pixels.map((p) => flipImage(p, size))] : pixels;
     const batch = new Float32Array(views.length * size * size * 3);
     views.forEach((v, i) => batch.set(v, i * size * size * 3));
@@ -352,7 +367,7 @@ async function precomputeMaps(encoder: TransferEncoder, images: DetImage[], size
 }
 
 interface TrainSetup {
-  job: DownstreamJob;
+  job: DownstreamJob<DetectionConfig>;
   encoder: TransferEncoder;
   scaler: FeatureScaler;
   /** Frozen: the standardised conv5 maps of the training images (mirror empty when not kept). */
@@ -373,7 +388,7 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
   const [fh, fw, fc] = encoder.featureShape;
   const canMirror = cached === null || cached.mirror.length > 0;
 
-  const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config.lr, config.encoderLrScale);
+  const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   const sampler = new EpochSampler(train.length, rng.fork('order'));
   const sampleRng = rng.fork('rois');
   const augmentRng = rng.fork('mirror');
@@ -389,7 +404,7 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
       const r = batch.rois.length;
       let input: tf.Tensor4D;
       if (cached === null) {
-        const pixels = await mapLimit(picked, imagesPerStep, async (img) => (await loadImage(img.path, { size, fit: 'resize' })).data);
+        const pixels = await mapLimit(picked, imagesPerStep, async (img) => (await loadImage(img.sample, { size, fit: 'resize' })).data);
         const data = new Float32Array(picked.length * size * size * 3);
         pixels.forEach((p, b) => data.set(mirror[b] ? flipImage(p, size) : p, b * size * size * 3));
         input = tf.tensor4d(data, [picked.length, size, size, 3]);
@@ -424,7 +439,7 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
 }
 
 /** AP per class with at least one non-difficult test box (the others have none to report). */
-async function evaluateDetector(ctx: DetectionContext, voc: VocDataset, test: DetImage[], method: 'voc07' | 'area'): Promise<Record<string, number>> {
+async function evaluateDetector(ctx: DetectionContext, classNames: readonly string[], test: DetImage[], method: 'voc07' | 'area'): Promise<Record<string, number>> {
   const { classes, size } = ctx;
   const detections: Detection[][] = Array.from({ length: classes }, () => []);
   const truth: TruthBox[][] = Array.from({ length: classes }, () => []);
@@ -435,53 +450,53 @@ async function evaluateDetector(ctx: DetectionContext, voc: VocDataset, test: De
       detections[d.cls].push({ image: img.id, score: d.score, box: d.box });
     }
     for (const o of img.annotation.objects) {
-      const k = voc.classes.indexOf(o.name);
+      const k = classNames.indexOf(o.name);
       if (k >= 0) truth[k].push({ image: img.id, box: o.box, difficult: o.difficult });
     }
     progress.update(i + 1, '');
   }
   progress.stop();
   const ap: Record<string, number> = {};
-  voc.classes.forEach((name, k) => {
+  classNames.forEach((name, k) => {
     const value = detectionAP(detections[k], truth[k], { iou: 0.5, method });
     if (!Number.isNaN(value)) ap[name] = value;
   });
   return ap;
 }
 
-export const detection: DownstreamTask = async (job: DownstreamJob) => {
+/** Fast R-CNN's RoI pooling is defined on conv5: detection always reads it. */
+const DETECTION_LAYER = 'conv5';
+
+async function detect(job: DownstreamJob<DetectionConfig>, ctx: DownstreamContext) {
   const { config } = job;
-  if (config.apMethod === 'sklearn') {
-    throw new UserError(`downstream detection: apMethod "sklearn" is not defined for detection; use "voc07" (default) or "area"`);
-  }
   const rng = new Rng(job.seed).fork('detection');
-  const voc = await VocDataset.open(job.dataset.root);
-  const classes = voc.classes.length;
+  const dataset = ctx.dataset;
+  const classes = dataset.classes.length;
   const proposalFile = config.proposals ? { path: config.proposals, boxes: await loadProposalFile(config.proposals) } : null;
-  const encoder = await loadTransferEncoder(job, 'conv5', config.inputSize);
+  const encoder = await loadTransferEncoder(job, ctx.protocol!, DETECTION_LAYER, config.inputSize);
   try {
     const size = encoder.inputSize;
     const [fh, fw, fc] = encoder.featureShape;
     const windows = proposalFile ? [] : slidingWindows(size);
     // Images without a non-difficult box give no foreground RoI; Fast R-CNN drops them too.
     const bad = new BadSamples(job.dataset.onBadSample);
-    const train = (await loadSplit(voc, config.trainSplit, config.maxTrainImages, size, proposalFile, windows, bad)).filter((img) => img.truth.length > 0);
+    const train = (await loadSplit(dataset, config.trainSplit, config.maxTrainImages, size, proposalFile, windows, bad)).filter((img) => img.truth.length > 0);
     if (train.length === 0) {
-      throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.trainSplit}.txt`)}: no image of the split has a non-difficult object box; detection needs annotated objects`);
+      throw new UserError(`${dataset.root}: no image of the '${config.trainSplit}' split has a non-difficult object box; detection needs annotated objects`);
     }
-    const test = await loadSplit(voc, config.testSplit, config.maxTestImages, size, proposalFile, windows, bad);
+    const test = await loadSplit(dataset, config.testSplit, config.maxTestImages, size, proposalFile, windows, bad);
     const imagesPerStep = Math.min(IMAGES_PER_STEP, config.batchSize);
     logLine(
       `detection/${job.protocol} on ${job.method}: ${train.length} train, ${test.length} test images, ${classes} classes, ${size}px, conv5 ${fh}x${fw}x${fc}, ` +
         `${proposalFile ? `proposals from ${proposalFile.path}` : `${windows.length} sliding windows`}, ${imagesPerStep} images x ${config.roisPerImage} RoIs per step (${tf.getBackend()})`,
     );
     if (config.rescale) {
-      const bank = await loadImageBank(train.slice(0, 64).map((img) => img.path), size, 'resize');
+      const bank = await loadImageBank(train.slice(0, 64).map((img) => img.sample), size, 'resize');
       calibrateEncoder(encoder, true, stackImages(bank.images, bank.images.map((_, i) => i)), bank.images.length);
     }
     const pooling = { spatialScale: spatialScale(size, fw), pooledSize: POOLED_SIZE };
     const mapBytes = fh * fw * fc * 4 * train.length;
-    const cached = encoder.finetune ? null : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);
+    const cached = encoder.trainsEncoder ? null : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);
     if (cached && cached.mirror.length === 0) logLine(`detection: training without mirroring (mirrored conv5 features would need ${(mapBytes / 2 ** 30).toFixed(1)} GiB)`);
     // Both protocols standardise conv5 per channel with the initial encoder's statistics, as the other tasks do.
     const statMaps = cached ? cached.plain.slice(0, SCALER_IMAGES) : (await precomputeMaps(encoder, train.slice(0, SCALER_IMAGES), size, false)).plain;
@@ -492,10 +507,10 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
     const head = new DetectionHead(POOLED_SIZE * POOLED_SIZE * fc, config.headWidths, classes, rng.fork('head'));
     try {
       const trainSeconds = await trainDetector({ job, encoder, scaler, cached, head, pooling, train, classes, imagesPerStep, rng });
-      const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, voc, test, config.apMethod);
+      const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, dataset.classes, test, config.apMethod);
       const mAP = meanAP(Object.values(ap));
       if (Number.isNaN(mAP)) {
-        throw new UserError(`${join(voc.root, 'ImageSets', 'Main', `${config.testSplit}.txt`)}: no test image has a non-difficult object box; detection mAP needs annotated test objects`);
+        throw new UserError(`${dataset.root}: no image of the '${config.testSplit}' split has a non-difficult object box; detection mAP needs annotated test objects`);
       }
       return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * imagesPerStep) / trainSeconds, skippedSamples: bad.skipped };
     } finally {
@@ -505,4 +520,25 @@ export const detection: DownstreamTask = async (job: DownstreamJob) => {
   } finally {
     encoder.model.dispose();
   }
-};
+}
+
+registerTask<DetectionConfig>({
+  name: 'detection',
+  description: 'Fast R-CNN on conv5 (RoI max pooling, class scores and box regression): per-class AP, mAP at IoU 0.5',
+  config: {
+    properties: {
+      ...TRANSFER_FIELDS.properties,
+      apMethod: { enum: ['voc07', 'area'], default: 'voc07' },
+      proposals: {
+        type: 'string',
+        description: 'A JSON file of proposals per split ({ "<image id>": [[x1,y1,x2,y2], ...] }); built-in multi-scale windows when absent.',
+      },
+      roisPerImage: { type: 'integer', minimum: 1, default: 64 },
+    },
+    paths: ['proposals'],
+  },
+  needs: { boxes: true },
+  usesProtocols: true,
+  layer: DETECTION_LAYER,
+  run: detect,
+});

@@ -1,16 +1,10 @@
-/** Downstream tasks by name: a new task is one file plus one line here. */
-import type { TaskName } from '../experiment/types.js';
-import { classification } from './classification.js';
-import { detection } from './detection.js';
-import { inpainting } from './inpainting.js';
-import { segmentation } from './segmentation.js';
-import type { DownstreamTask } from './types.js';
+/** Every downstream task: a new one is one file (calling registerTask) plus one line here. Protocols: ./protocols/index.ts. */
+import './protocols/index.js';
+import './classification.js';
+import './detection.js';
+import './segmentation.js';
+import './inpainting.js';
 
-export const DOWNSTREAM_TASKS: Record<TaskName, DownstreamTask> = {
-  classification,
-  detection,
-  segmentation,
-  inpainting,
-};
-
-export type { DownstreamJob, DownstreamOutcome, DownstreamTask } from './types.js';
+export { DOWNSTREAM_TASKS, registerTask, type DownstreamContext, type DownstreamTaskSpec } from './registry.js';
+export { PROTOCOLS, protocolsFor, registerProtocol, type ProtocolSpec } from './protocols/index.js';
+export type { DownstreamJob, DownstreamOutcome } from './types.js';

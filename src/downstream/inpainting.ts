@@ -8,15 +8,27 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { loadModel } from '../engine/checkpoint.js';
+// Saved generators (and other encoders) name our custom layer classes; this registers them before loading.
+import '../models/custom-layers.js';
 import { UserError } from '../errors.js';
 import { logLine } from '../engine/log.js';
-import { listDatasetImages, loadImageBank } from '../data/batches.js';
+import { loadImageBank } from '../data/batches.js';
 import { readImageFolder } from '../data/folder.js';
 import { BadSamples } from '../data/samples.js';
 import { savePng } from '../data/image.js';
 import { applyMask, makeMask, type Mask, type MaskKind } from '../data/masks.js';
 import { inpaintingScores, meanInpaintingScores, type InpaintingScores } from '../metrics/index.js';
-import type { DownstreamTask } from './types.js';
+import type { DownstreamCommonConfig } from './config.js';
+import { registerTask, type DownstreamContext } from './registry.js';
+import type { DownstreamJob } from './types.js';
+
+export interface InpaintingConfig extends DownstreamCommonConfig {
+  testSplit: string;
+  maxTestImages?: number;
+  images?: string;
+  mask: MaskKind;
+  samples: number;
+}
 
 /** [-1, 1] -> [0, 1], clamped against rounding at the ends. */
 export function toUnit(values: Float32Array): Float32Array {
@@ -87,14 +99,12 @@ export async function loadGenerator(dir: string): Promise<tf.LayersModel> {
   return model;
 }
 
-export const inpainting: DownstreamTask = async (job) => {
+async function inpaint(job: DownstreamJob<InpaintingConfig>, ctx: DownstreamContext) {
   const { config } = job;
   const generator = await loadGenerator(job.generatorDir);
   const size = generator.inputs[0].shape[1] as number;
-  const paths = config.images
-    ? (await readImageFolder(config.images)).images.map((im) => im.path)
-    : await listDatasetImages(job.dataset, config.testSplit);
-  const chosen = config.maxTestImages === undefined ? paths : paths.slice(0, config.maxTestImages);
+  const images = config.images ? (await readImageFolder(config.images)).images.map((im) => im.path) : await ctx.dataset.list(config.testSplit);
+  const chosen = config.maxTestImages === undefined ? images : images.slice(0, config.maxTestImages);
   const bad = new BadSamples(job.dataset.onBadSample);
   const bank = await loadImageBank(chosen, size, 'cover', bad);
   // Masks depend on the seed alone, so every method of a seed fills the same holes.
@@ -128,4 +138,25 @@ export const inpainting: DownstreamTask = async (job) => {
     imgPerSec: bank.images.length / seconds,
     skippedSamples: bad.skipped,
   };
-};
+}
+
+const MASK_KINDS: MaskKind[] = ['center', 'random-block', 'random-region'];
+
+registerTask<InpaintingConfig>({
+  name: 'inpainting',
+  description: "the pretext generator fills held-out holes: L1, L2 and PSNR over the hole, beside a mean-colour fill",
+  config: {
+    properties: {
+      testSplit: { type: 'string', default: 'test' },
+      maxTestImages: { type: 'integer', minimum: 1 },
+      images: { type: 'string', description: "A folder of held-out images instead of the dataset's test split." },
+      mask: { enum: MASK_KINDS, default: 'center' },
+      samples: { type: 'integer', minimum: 0, default: 4 },
+    },
+    paths: ['images'],
+  },
+  needs: { generator: true },
+  usesProtocols: false,
+  layer: null,
+  run: inpaint,
+});

@@ -8,14 +8,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
+import { UserError } from '../errors.js';
 import { EpochSampler, loadImageBank, stackImages } from '../data/batches.js';
 import { BadSamples } from '../data/samples.js';
-import { VocDataset } from '../data/voc.js';
+import type { SampleRef } from '../data/formats/types.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
+import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer } from './protocols.js';
-import type { DownstreamTask } from './types.js';
+import { registerTask, type DownstreamContext } from './registry.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer } from './transfer.js';
+import type { DownstreamJob } from './types.js';
 
 const IGNORE = 255;
 
@@ -66,24 +69,35 @@ function segLoss(logits: tf.Tensor4D, labels: Uint8Array, size: number, numClass
   return tf.losses.softmaxCrossEntropy(onehot, up.reshape([n * size * size, numClasses]), tf.tensor1d(weights));
 }
 
-export const segmentation: DownstreamTask = async (job) => {
+/** A sample's label map; the format promised them (checked at load), so a sample without one is a bug. */
+function labelMapOf(sample: SampleRef): Promise<{ data: Uint8Array; width: number; height: number }> {
+  if (!sample.labelMap) throw new Error(`${sample.source}: the dataset format lists it with label maps but gives none`);
+  return sample.labelMap();
+}
+
+async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContext) {
   const { config } = job;
+  const layer = job.layer!;
   const rng = new Rng(job.seed).fork('segmentation');
-  const voc = await VocDataset.open(job.dataset.root);
-  const numClasses = voc.classes.length + 1;
-  const limit = (ids: string[], max?: number) => (max === undefined ? ids : ids.slice(0, max));
-  const trainIds = limit(await voc.ids(config.trainSplit, 'Segmentation'), config.maxTrainImages);
-  const testIds = limit(await voc.ids(config.testSplit, 'Segmentation'), config.maxTestImages);
-  const encoder = await loadTransferEncoder(job, config.layer, config.inputSize);
+  const numClasses = ctx.dataset.classes.length + 1;
+  const limit = (samples: SampleRef[], max?: number) => (max === undefined ? samples : samples.slice(0, max));
+  const trainSamples = limit(await ctx.dataset.list(config.trainSplit, { with: 'labelMaps' }), config.maxTrainImages);
+  const testSamples = limit(await ctx.dataset.list(config.testSplit, { with: 'labelMaps' }), config.maxTestImages);
+  if (trainSamples.length === 0) {
+    throw new UserError(
+      `${ctx.dataset.root}: no label maps for the '${config.trainSplit}' split; segmentation needs them (VOC: SegmentationClass/*.png listed in ImageSets/Segmentation/${config.trainSplit}.txt, as in VOC2012 from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/)`,
+    );
+  }
+  const encoder = await loadTransferEncoder(job, ctx.protocol!, layer, config.inputSize);
   const size = encoder.inputSize;
-  logLine(`segmentation/${job.protocol} on ${job.method}: ${trainIds.length} train, ${testIds.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${config.layer}`);
+  logLine(`segmentation/${job.protocol} on ${job.method}: ${trainSamples.length} train, ${testSamples.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const bad = new BadSamples(job.dataset.onBadSample);
-  const trainBank = await loadImageBank(trainIds.map((id) => voc.imagePath(id)), size, 'cover', bad);
+  const trainBank = await loadImageBank(trainSamples, size, 'cover', bad);
   // A sample needs both its image and its label map; either one bad leaves it out (or stops the job).
   const train = await bad.map(trainBank.kept, async (i) => {
-    const seg = await voc.segmentation(trainIds[i]);
-    return resizeLabels(seg.labels, seg.width, seg.height, size);
+    const seg = await labelMapOf(trainSamples[i]);
+    return resizeLabels(seg.data, seg.width, seg.height, size);
   });
   const trainImages = train.map((t) => trainBank.images[t.index]);
   const trainLabels = train.map((t) => t.value);
@@ -92,7 +106,7 @@ export const segmentation: DownstreamTask = async (job) => {
   const labels = [...trainLabels, ...trainLabels.map((l) => mirror(l, size, 1) as Uint8Array)];
 
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale);
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
   const stack = (idx: number[]) => stackImages(images, idx);
   const calibration = Math.min(64, trainImages.length);
@@ -100,7 +114,7 @@ export const segmentation: DownstreamTask = async (job) => {
   // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs.
   const initialFeatures = await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
   const scaler = FeatureScaler.fit(initialFeatures, images.length, encoder.featureShape, true);
-  const frozenFeatures = encoder.finetune ? null : scaler.applyInPlace(initialFeatures);
+  const frozenFeatures = encoder.trainsEncoder ? null : scaler.applyInPlace(initialFeatures);
 
   const sampler = new EpochSampler(images.length, rng.fork('order'));
   const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler });
@@ -127,10 +141,10 @@ export const segmentation: DownstreamTask = async (job) => {
   optimizer.dispose();
 
   // Test at each image's own resolution.
-  const testBank = await loadImageBank(testIds.map((id) => voc.imagePath(id)), size, 'cover', bad);
+  const testBank = await loadImageBank(testSamples, size, 'cover', bad);
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (const [i, index] of testBank.kept.entries()) {
-    const seg = await bad.tryLoad(() => voc.segmentation(testIds[index]));
+    const seg = await bad.tryLoad(() => labelMapOf(testSamples[index]));
     if (!seg) continue;
     const pred = tf.tidy(() => {
       const feats = scaler.apply(encoder.model.predict(tf.tensor4d(testBank.images[i], [1, size, size, 3])) as tf.Tensor);
@@ -139,7 +153,7 @@ export const segmentation: DownstreamTask = async (job) => {
     });
     const predicted = await pred.data();
     pred.dispose();
-    const m = confusionMatrix(predicted, seg.labels, numClasses, IGNORE);
+    const m = confusionMatrix(predicted, seg.data, numClasses, IGNORE);
     for (let r = 0; r < numClasses; r++) for (let c = 0; c < numClasses; c++) confusion[r][c] += m[r][c];
   }
   scaler.dispose();
@@ -147,13 +161,23 @@ export const segmentation: DownstreamTask = async (job) => {
   encoder.model.dispose();
 
   const iou = meanIoU(confusion);
-  const names = ['background', ...voc.classes];
+  const names = ['background', ...ctx.dataset.classes];
   const perClassIoU: Record<string, number> = {};
   names.forEach((name, k) => (perClassIoU[name] = iou.perClass[k]));
   return {
     summary: { meanIU: iou.mean, pixelAcc: pixelAccuracy(confusion) },
     perClass: { IoU: perClassIoU },
-    imgPerSec: encoder.finetune ? (config.steps * config.batchSize) / trainSeconds : 0,
+    imgPerSec: encoder.trainsEncoder ? (config.steps * config.batchSize) / trainSeconds : 0,
     skippedSamples: bad.skipped,
   };
-};
+}
+
+registerTask<TransferConfig>({
+  name: 'segmentation',
+  description: 'FCN-style per-pixel classifier on encoder features: per-class IoU, mean IU, pixel accuracy',
+  config: TRANSFER_FIELDS,
+  needs: { labelMaps: true },
+  usesProtocols: true,
+  layer: 'chosen',
+  run: segment,
+});

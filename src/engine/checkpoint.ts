@@ -7,10 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic, writeDirAtomic } from '../results/store.js';
-// Registers the custom layer classes that saved models refer to by name.
-import '../models/channelwise-dense.js';
-import '../models/resize.js';
+import { writeFileAtomic, writeDirAtomic } from '../fs/atomic.js';
 
 const MODEL_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 const FORMAT = 'context-encoder-bench training state 1';
 

@@ -4,19 +4,25 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject } from 'ajv';
 import { UserError } from '../errors.js';
+import { checkExperiment } from './checks.js';
 import { locateJsonError } from './json-syntax.js';
+import { buildExperimentSchema, downstreamFields } from './schema.js';
 import type { Experiment } from './types.js';
-
-const require = createRequire(import.meta.url);
-const schema = require('./schema.json') as object;
 
 // verbose: errors carry the offending value and the schema around it, so a
 // message can show what was given and which field names were allowed.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-const validate = ajv.compile(schema);
+
+/** The schema of the registries as they are now (tests may register more), compiled once per set of entries. */
+let compiled: { text: string; validate: ReturnType<typeof ajv.compile> } | undefined;
+function validator(): ReturnType<typeof ajv.compile> {
+  const schema = buildExperimentSchema();
+  const text = JSON.stringify(schema);
+  if (compiled?.text !== text) compiled = { text, validate: ajv.compile({ ...schema, $id: undefined }) };
+  return compiled.validate;
+}
 
 /** Edit distance (insert, delete, substitute, swap neighbours), for naming a likely typo. */
 export function editDistance(a: string, b: string): number {
@@ -67,49 +73,18 @@ function describe(err: ErrorObject): string {
   return `${path}: ${err.message ?? 'is invalid'}${given(err)}`;
 }
 
-const ENCODER_ORDER = ['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'conv4', 'conv5', 'pool5'];
-
-/** Validates a parsed experiment; returns the list of problems as "JSON path: message". */
+/**
+ * Validates a parsed experiment (filling defaults in place) and cross-checks
+ * what the schema cannot (dataset keys, what tasks need of datasets and
+ * pretext methods, result keys); returns every problem as "JSON path: message".
+ */
 export function validateExperiment(raw: unknown): string[] {
-  if (!validate(raw)) return (validate.errors ?? []).map(describe);
-  const exp = raw as Omit<Experiment, 'file'>;
-  const problems: string[] = [];
-  const datasetNames = Object.keys(exp.datasets);
-  const names = new Set<string>();
-  exp.pretext.forEach((p, i) => {
-    const name = p.name ?? p.method;
-    if (names.has(name)) problems.push(`/pretext/${i}/name: "${name}" is used twice; give each entry its own name`);
-    names.add(name);
-    if (p.dataset !== undefined && !datasetNames.includes(p.dataset)) {
-      problems.push(`/pretext/${i}/dataset: "${p.dataset}" is not a key of /datasets (${datasetNames.join(', ')})`);
-    }
-  });
-  (exp.downstream ?? []).forEach((d, i) => {
-    if (d.dataset !== undefined && !datasetNames.includes(d.dataset)) {
-      problems.push(`/downstream/${i}/dataset: "${d.dataset}" is not a key of /datasets (${datasetNames.join(', ')})`);
-    }
-    const format = exp.datasets[d.dataset ?? datasetNames[0]]?.format;
-    if ((d.task === 'detection' || d.task === 'segmentation') && format !== 'voc') {
-      const what = d.task === 'detection' ? 'object boxes (Annotations/*.xml)' : 'label maps (SegmentationClass/*.png)';
-      problems.push(`/downstream/${i}/dataset: ${d.task} needs ${what}, which only datasets of format "voc" have; "${d.dataset ?? datasetNames[0]}" is format "${format}"`);
-    }
-    if (d.task === 'detection' && d.apMethod === 'sklearn') {
-      problems.push(`/downstream/${i}/apMethod: "sklearn" is not defined for detection; use "voc07" or "area"`);
-    }
-    if (d.finetuneFrom !== undefined && !d.protocols.includes('finetune')) {
-      problems.push(`/downstream/${i}/finetuneFrom: only the finetune protocol trains the encoder, and protocols is ${JSON.stringify(d.protocols)}; add "finetune" or remove finetuneFrom`);
-    }
-    // Detection always cuts the encoder at conv5, so only the other tasks' layer bounds fine-tuning.
-    if (d.finetuneFrom !== undefined && d.task !== 'detection' && ENCODER_ORDER.indexOf(d.finetuneFrom) > ENCODER_ORDER.indexOf(d.layer)) {
-      problems.push(`/downstream/${i}/finetuneFrom: "${d.finetuneFrom}" is above layer "${d.layer}", so nothing would be fine-tuned; pick a layer at or below "${d.layer}"`);
-    }
-  });
-  for (const [key, ds] of Object.entries(exp.datasets)) {
-    if (ds.synthesize && ds.format !== 'voc') {
-      problems.push(`/datasets/${key}/synthesize: only datasets of format "voc" can be synthesized`);
-    }
-  }
-  return problems;
+  // What the user wrote, before defaults fill it: some checks ask whether a field was given.
+  const written = structuredClone(raw);
+  const validate = validator();
+  // An "if" error only says a registry branch failed; the branch's own errors say why.
+  if (!validate(raw)) return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe);
+  return checkExperiment(raw as Omit<Experiment, 'file'>, written as Omit<Experiment, 'file'>);
 }
 
 /** Loads, validates and completes an experiment file; throws a UserError listing every problem. */
@@ -147,8 +122,9 @@ export async function loadExperiment(file: string): Promise<Experiment> {
   const downstream = exp.downstream ?? [];
   for (const d of downstream) {
     d.dataset = d.dataset ?? firstDataset;
-    if (d.proposals) d.proposals = resolve(base, d.proposals);
-    if (d.images) d.images = resolve(base, d.images);
+    for (const field of downstreamFields(d.task).paths ?? []) {
+      if (typeof d[field] === 'string') d[field] = resolve(base, d[field]);
+    }
   }
   return { ...exp, downstream, file: path };
 }

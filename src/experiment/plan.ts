@@ -5,7 +5,11 @@
  * reruns only the jobs it touches.
  */
 import { createHash } from 'node:crypto';
-import type { DatasetConfig, DownstreamConfig, Experiment, ModelConfig, PretextConfig, ProtocolName } from './types.js';
+import { DEFAULT_LAYER, DOWNSTREAM_UNKEYED_FIELDS } from '../downstream/config.js';
+import { DOWNSTREAM_TASKS, PROTOCOLS } from '../downstream/index.js';
+import type { EncoderLayer } from '../models/encoders/layers.js';
+import { PRETEXT_UNKEYED_FIELDS } from '../pretext/config.js';
+import type { DatasetConfig, DownstreamConfig, Experiment, ModelConfig, PretextConfig } from './types.js';
 
 export interface PlannedPretext {
   stage: 'pretext';
@@ -25,8 +29,11 @@ export interface PlannedDownstream {
   id: string;
   hash: string;
   method: string;
-  task: DownstreamConfig['task'];
-  protocol: ProtocolName | null;
+  task: string;
+  /** The job's protocol; null for tasks that train none (inpainting). */
+  protocol: string | null;
+  /** Encoder layer whose features the task reads; null for tasks that read none (inpainting). */
+  layer: EncoderLayer | null;
   seed: number;
   dir: string;
   config: DownstreamConfig;
@@ -52,21 +59,44 @@ export function contentHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
 }
 
-/** Fields that only change logging or checkpointing, not the numbers, stay out of the hash. */
-function pretextKey(config: PretextConfig): Omit<PretextConfig, 'logEvery' | 'checkpointEvery' | 'name'> {
-  const { logEvery: _logEvery, checkpointEvery: _checkpointEvery, name: _name, ...rest } = config;
-  return rest;
+function without(config: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([k]) => !fields.includes(k)));
 }
 
-/** Only the fields a task reads, with the protocol list narrowed to the job's protocol; checkpointing does not change the numbers. */
-function downstreamKey(config: DownstreamConfig, protocol: ProtocolName | null): Record<string, unknown> {
-  const { protocols: _protocols, checkpointEvery: _checkpointEvery, ...rest } = config;
-  return { ...rest, protocol };
+/** Fields that only change logging, checkpointing or the label stay out of the hash. */
+function pretextKey(config: PretextConfig): Record<string, unknown> {
+  return without(config, PRETEXT_UNKEYED_FIELDS);
 }
 
-/** Tasks that train a head take protocols; inpainting only scores the decoder. */
-export function protocolsOf(config: DownstreamConfig): (ProtocolName | null)[] {
-  return config.task === 'inpainting' ? [null] : config.protocols;
+/** One downstream entry's jobs: one per protocol (tasks that train through one) and per layer (tasks that read a chosen one). */
+export interface EntryJob {
+  protocol: string | null;
+  layer: EncoderLayer | null;
+  /** JSON path of what asked for this job, for messages. */
+  path: string;
+}
+
+export function expandEntry(config: DownstreamConfig, index: number): EntryJob[] {
+  const task = DOWNSTREAM_TASKS.get(config.task);
+  const at = `/downstream/${index}`;
+  const layers: { layer: EncoderLayer | null; path: string }[] =
+    task.layer === 'chosen'
+      ? config.layers
+        ? config.layers.map((layer, j) => ({ layer, path: `${at}/layers/${j}` }))
+        : [{ layer: config.layer ?? DEFAULT_LAYER, path: at }]
+      : [{ layer: task.layer, path: at }];
+  const protocols = task.usesProtocols ? config.protocols! : [null];
+  return protocols.flatMap((protocol) => layers.map(({ layer, path }) => ({ protocol, layer, path })));
+}
+
+/**
+ * The fields a job reads: the entry's, without those of protocols it does not
+ * run, with the job's own protocol and layer; checkpointing does not change
+ * the numbers.
+ */
+function downstreamKey(config: DownstreamConfig, job: EntryJob): Record<string, unknown> {
+  const otherProtocols = PROTOCOLS.all().filter((p) => p.name !== job.protocol).flatMap((p) => Object.keys(p.config.properties));
+  return { ...without(config, [...DOWNSTREAM_UNKEYED_FIELDS, ...otherProtocols]), protocol: job.protocol, layer: job.layer };
 }
 
 export function makePlan(exp: Experiment, backend: string): PlannedJob[] {
@@ -78,18 +108,21 @@ export function makePlan(exp: Experiment, backend: string): PlannedJob[] {
       const dir = `pretext/${config.name}-s${seed}-${hash}`;
       const pretext: PlannedPretext = { stage: 'pretext', id: dir, hash, method: config.name, seed, dir, config, model: exp.model, dataset };
       jobs.push(pretext);
-      for (const task of exp.downstream) {
+      exp.downstream.forEach((task, index) => {
         const taskDataset = exp.datasets[task.dataset];
-        for (const protocol of protocolsOf(task)) {
-          const dhash = contentHash({ stage: 'downstream', config: downstreamKey(task, protocol), dataset: taskDataset, seed, backend, pretext: hash });
-          const ddir = `${task.task}/${config.name}${protocol ? `-${protocol}` : ''}-s${seed}-${dhash}`;
+        const several = (task.layers?.length ?? 0) > 1;
+        for (const job of expandEntry(task, index)) {
+          const dhash = contentHash({ stage: 'downstream', config: downstreamKey(task, job), dataset: taskDataset, seed, backend, pretext: hash });
+          const label = `${config.name}${job.protocol ? `-${job.protocol}` : ''}${several && job.layer ? `-${job.layer}` : ''}`;
+          const ddir = `${task.task}/${label}-s${seed}-${dhash}`;
           jobs.push({
             stage: 'downstream',
             id: ddir,
             hash: dhash,
             method: config.name,
             task: task.task,
-            protocol,
+            protocol: job.protocol,
+            layer: job.layer,
             seed,
             dir: ddir,
             config: task,
@@ -97,7 +130,7 @@ export function makePlan(exp: Experiment, backend: string): PlannedJob[] {
             dependsOn: pretext.id,
           });
         }
-      }
+      });
     }
   }
   return jobs;

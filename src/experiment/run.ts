@@ -4,17 +4,18 @@
  * exists is reused; metrics.json is written last, so only a finished job is
  * ever trusted.
  */
-import { access, cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
-import { writeSyntheticVoc } from '../data/synthetic.js';
+import { DATASET_FORMATS, openDataset } from '../data/formats/index.js';
 import { PRETEXT_METHODS, ENCODER_DIR, GENERATOR_DIR } from '../pretext/index.js';
-import { DOWNSTREAM_TASKS } from '../downstream/index.js';
+import { DOWNSTREAM_TASKS, PROTOCOLS } from '../downstream/index.js';
+import { resultRecords, RESULTS_COLUMNS, type JobMetrics } from '../results/format.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
-import { isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../results/store.js';
+import { exists, isTempName, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../fs/atomic.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
 import type { DatasetConfig, Experiment } from './types.js';
@@ -31,43 +32,6 @@ export interface RunOptions {
 export const PARTIAL_SUFFIX = '.partial';
 const STATE_FILE = 'state.bin';
 
-export interface JobMetrics {
-  id: string;
-  stage: 'pretext' | 'downstream';
-  method: string;
-  task?: string;
-  protocol?: string;
-  seed: number;
-  backend: string;
-  wallSeconds: number;
-  imgPerSec: number;
-  summary: Record<string, number>;
-  perClass?: Record<string, Record<string, number>>;
-  samples?: string[];
-  /** Samples left out under onBadSample "skip" ("file: why"); absent when none were. */
-  skippedSamples?: string[];
-}
-
-export const RESULTS_COLUMNS = ['experiment', 'method', 'task', 'protocol', 'seed', 'metric', 'value', 'backend', 'wall_s', 'img_per_s', 'job'];
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const DATA_SOURCES: Record<DatasetConfig['format'], string> = {
-  voc:
-    'PASCAL VOC comes from http://host.robots.ox.ac.uk/pascal/VOC/ (VOCtrainval_06-Nov-2007.tar and VOCtest_06-Nov-2007.tar; pass the VOCdevkit/VOC2007 folder); ' +
-    'expected <root>/JPEGImages/<id>.jpg, <root>/Annotations/<id>.xml, <root>/ImageSets/Main/<split>.txt (and for segmentation <root>/SegmentationClass/<id>.png, <root>/ImageSets/Segmentation/<split>.txt)',
-  folder:
-    'an ImageNet-style folder has one subfolder of images per class (e.g. ILSVRC2012 train, from https://image-net.org/ after registration); ' +
-    'expected <root>/<split>/<class>/*.jpg|png, or <root>/<class>/*.jpg|png',
-};
-
 /** Synthesizes datasets that ask for it and are missing; fails early, naming every other missing dataset. */
 async function prepareDatasets(exp: Experiment): Promise<void> {
   const missing: string[] = [];
@@ -75,14 +39,15 @@ async function prepareDatasets(exp: Experiment): Promise<void> {
   for (const [key, ds] of Object.entries(exp.datasets)) {
     if (await exists(ds.root)) continue;
     if (ds.synthesize) toSynthesize.push([key, ds]);
-    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATA_SOURCES[ds.format]}`);
+    else missing.push(`${exp.file} /datasets/${key}/root: ${ds.root} does not exist; ${DATASET_FORMATS.get(ds.format).missingHelp}`);
   }
   if (missing.length > 0) throw new UserError(missing.join('\n'));
   for (const [key, ds] of toSynthesize) {
     const synth = ds.synthesize!;
-    logLine(`dataset ${key}: writing a synthetic VOC-layout dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
+    const format = DATASET_FORMATS.get(ds.format);
+    logLine(`dataset ${key}: writing a synthetic ${format.name} dataset to ${ds.root} (${synth.images} images, ${synth.size}px, seed ${synth.seed})`);
     // Written beside its final place and renamed in, so a half-written dataset is never mistaken for a whole one.
-    await writeDirAtomic(ds.root, (tmp) => writeSyntheticVoc({ out: tmp, ...synth }));
+    await writeDirAtomic(ds.root, (tmp) => format.synthesize!(tmp, synth));
   }
 }
 
@@ -182,14 +147,17 @@ async function strayCheckpoints(resultsDir: string, plan: PlannedJob[]): Promise
 
 async function runPretext(job: PlannedPretext, outDir: string, partialDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await PRETEXT_METHODS[job.config.method]({
-    config: job.config,
-    model: job.model,
-    dataset: job.dataset,
-    seed: job.seed,
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
+  const outcome = await PRETEXT_METHODS.get(job.config.method).train(
+    {
+      config: job.config,
+      model: job.model,
+      dataset: job.dataset,
+      seed: job.seed,
+      outDir,
+      resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+    },
+    { dataset: await openDataset(job.dataset) },
+  );
   return {
     id: job.id,
     stage: 'pretext',
@@ -209,23 +177,28 @@ function skipped(list: string[]): Pick<JobMetrics, 'skippedSamples'> {
 
 async function runDownstream(job: PlannedDownstream, outDir: string, partialDir: string, pretextDir: string, backend: string): Promise<JobMetrics> {
   const started = performance.now();
-  const outcome = await DOWNSTREAM_TASKS[job.task]({
-    config: job.config,
-    protocol: job.protocol,
-    dataset: job.dataset,
-    seed: job.seed,
-    method: job.method,
-    encoderDir: join(pretextDir, ENCODER_DIR),
-    generatorDir: join(pretextDir, GENERATOR_DIR),
-    outDir,
-    resume: { file: join(partialDir, STATE_FILE), key: job.hash },
-  });
+  const outcome = await DOWNSTREAM_TASKS.get(job.task).run(
+    {
+      config: job.config,
+      protocol: job.protocol,
+      layer: job.layer,
+      dataset: job.dataset,
+      seed: job.seed,
+      method: job.method,
+      encoderDir: join(pretextDir, ENCODER_DIR),
+      generatorDir: join(pretextDir, GENERATOR_DIR),
+      outDir,
+      resume: { file: join(partialDir, STATE_FILE), key: job.hash },
+    },
+    { dataset: await openDataset(job.dataset), protocol: job.protocol === null ? null : PROTOCOLS.get(job.protocol) },
+  );
   return {
     id: job.id,
     stage: 'downstream',
     method: job.method,
     task: job.task,
     protocol: job.protocol ?? undefined,
+    layer: job.layer ?? undefined,
     seed: job.seed,
     backend,
     wallSeconds: (performance.now() - started) / 1000,
@@ -240,17 +213,7 @@ async function runDownstream(job: PlannedDownstream, outDir: string, partialDir:
 function describeJob(job: PlannedJob): string {
   return job.stage === 'pretext'
     ? `pretext ${job.method} (seed ${job.seed})`
-    : `${job.task}${job.protocol ? `/${job.protocol}` : ''} on ${job.method} (seed ${job.seed})`;
-}
-
-export function resultRows(experiment: string, metrics: JobMetrics[]): (string | number)[][] {
-  const rows: (string | number)[][] = [];
-  for (const m of metrics) {
-    for (const [metric, value] of Object.entries(m.summary)) {
-      rows.push([experiment, m.method, m.task ?? 'pretext', m.protocol ?? '', m.seed, metric, value, m.backend, m.wallSeconds.toFixed(2), m.imgPerSec.toFixed(2), m.id]);
-    }
-  }
-  return rows;
+    : `${job.task}${job.protocol ? `/${job.protocol}` : ''}${job.layer && job.config.layers ? ` at ${job.layer}` : ''} on ${job.method} (seed ${job.seed})`;
 }
 
 export interface RunSummary {
@@ -295,6 +258,7 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
       method: j.method,
       task: j.stage === 'downstream' ? j.task : undefined,
       protocol: j.stage === 'downstream' ? (j.protocol ?? undefined) : undefined,
+      layer: j.stage === 'downstream' ? (j.layer ?? undefined) : undefined,
       seed: j.seed,
       dir: j.dir,
       dependsOn: j.stage === 'downstream' ? j.dependsOn : undefined,
@@ -341,9 +305,11 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
         summary.ran.push(job.id);
       }
     }
-    metrics.push(JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics);
+    const finished = JSON.parse(await readFile(metricsPath, 'utf8')) as JobMetrics;
+    // Jobs finished before results had a layer column take it from the plan, which derives it from the same config.
+    metrics.push(job.stage === 'downstream' && job.layer !== null ? { ...finished, layer: job.layer } : finished);
   }
-  await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRows(exp.name, metrics), { header: true, columns: RESULTS_COLUMNS }));
+  await writeFileAtomic(join(resultsDir, 'results.csv'), stringify(resultRecords(exp.name, metrics), { header: true, columns: [...RESULTS_COLUMNS] }));
   logLine(`experiment ${exp.name}: ${summary.ran.length} jobs ran, ${summary.reused.length} reused; ${relative(process.cwd(), join(resultsDir, 'results.csv'))}`);
   const bad = [...new Set(metrics.flatMap((m) => m.skippedSamples ?? []))];
   if (bad.length > 0) {
@@ -355,7 +321,7 @@ async function runLocked(exp: Experiment, resultsRoot: string, resultsDir: strin
 function jobConfig(job: PlannedJob): Record<string, unknown> {
   return job.stage === 'pretext'
     ? { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.config, model: job.model, dataset: job.dataset }
-    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, dataset: job.dataset, pretext: job.dependsOn };
+    : { id: job.id, stage: job.stage, hash: job.hash, seed: job.seed, method: job.method, task: job.config, protocol: job.protocol, layer: job.layer, dataset: job.dataset, pretext: job.dependsOn };
 }
 
 function formatNumber(v: number): string {

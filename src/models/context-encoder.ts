@@ -11,11 +11,19 @@ import { alexnetFeatures, heNormal, type AlexNetConfig } from './alexnet.js';
 import { ChannelwiseDense } from './channelwise-dense.js';
 import { ResizeBilinear } from './resize.js';
 
+/** Any encoder, as the layers it applies to an input (returning pool5). */
+export interface EncoderLayers {
+  inputSize: number;
+  seed: number;
+  features(input: tf.SymbolicTensor): tf.SymbolicTensor;
+}
+
 export interface ContextEncoderConfig {
-  encoder: AlexNetConfig;
+  /** AlexNet by its config, or any registered encoder by its layers. */
+  encoder: AlexNetConfig | EncoderLayers;
   /**
    * Output channels of the five up-convolutions, the last being 3 (RGB).
-   * Default [128, 64, 64, 32, 3], the first four scaled by encoder.widths[4] / 256.
+   * Default [128, 64, 64, 32, 3], the first four scaled by pool5's channels / 256.
    */
   decoderWidths?: number[];
   /** Dropout rate after the channel-wise FC; 0 (default) leaves it out. */
@@ -32,7 +40,9 @@ export function defaultDecoderWidths(pool5Channels: number): number[] {
 
 export function buildContextEncoder(cfg: ContextEncoderConfig): { generator: tf.LayersModel; encoder: tf.LayersModel } {
   const size = cfg.encoder.inputSize;
-  const pool5Channels = cfg.encoder.widths[4];
+  const input = tf.input({ shape: [size, size, 3], name: 'image' });
+  const pool5 = 'features' in cfg.encoder ? cfg.encoder.features(input) : alexnetFeatures(input, cfg.encoder);
+  const pool5Channels = pool5.shape[3] as number;
   const decoderWidths = cfg.decoderWidths ?? defaultDecoderWidths(pool5Channels);
   if (decoderWidths.length !== 5 || decoderWidths[4] !== 3 || decoderWidths.some((w) => !Number.isInteger(w) || w < 1)) {
     throw new UserError(
@@ -46,8 +56,6 @@ export function buildContextEncoder(cfg: ContextEncoderConfig): { generator: tf.
   // The decoder's seeds come from a fork so its layers never share a stream with the encoder's.
   const rng = new Rng(cfg.encoder.seed).fork('context-encoder-decoder');
 
-  const input = tf.input({ shape: [size, size, 3], name: 'image' });
-  const pool5 = alexnetFeatures(input, cfg.encoder);
   let x = new ChannelwiseDense({ name: 'cwfc', seed: rng.intSeed('cwfc') }).apply(pool5) as tf.SymbolicTensor;
   if (dropout > 0) {
     x = tf.layers.dropout({ name: 'cwfc_dropout', rate: dropout, seed: rng.intSeed('cwfc_dropout') }).apply(x) as tf.SymbolicTensor;

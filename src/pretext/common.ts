@@ -3,11 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { saveModel } from '../engine/checkpoint.js';
-import { cropBatch, listDatasetImages, loadImageBank } from '../data/batches.js';
+import { cropBatch, loadImageBank } from '../data/batches.js';
 import type { BadSamples } from '../data/samples.js';
 import { applyMask, makeMask } from '../data/masks.js';
-import { alexnetWidths } from '../models/alexnet.js';
+import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
 import { buildContextEncoder } from '../models/context-encoder.js';
+import type { PretextCommonConfig } from './config.js';
+import type { ReconstructionConfig } from './reconstruction-config.js';
+import type { PretextContext } from './registry.js';
 import type { PretextJob } from './types.js';
 
 export interface PretextModels {
@@ -18,14 +21,12 @@ export interface PretextModels {
 }
 
 /** The same encoder-decoder for every method, so only training differs between them. */
-export function buildPretextModels(job: PretextJob): PretextModels {
+export function buildPretextModels(job: PretextJob<PretextCommonConfig>): PretextModels {
   const { model } = job;
+  const encoder = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
+  const seed = new Rng(job.seed).intSeed('weights');
   return buildContextEncoder({
-    encoder: {
-      inputSize: model.inputSize,
-      widths: alexnetWidths(model.widthMultiplier),
-      seed: new Rng(job.seed).intSeed('weights'),
-    },
+    encoder: { inputSize: model.inputSize, seed, features: (input) => encoder.features(input, { inputSize: model.inputSize, seed, model }) },
     decoderWidths: model.decoderWidths,
   });
 }
@@ -33,7 +34,7 @@ export function buildPretextModels(job: PretextJob): PretextModels {
 export const ENCODER_DIR = 'checkpoint';
 export const GENERATOR_DIR = 'generator';
 
-export async function saveEncoderAndGenerator(job: PretextJob, models: PretextModels): Promise<void> {
+export async function saveEncoderAndGenerator(job: PretextJob<PretextCommonConfig>, models: PretextModels): Promise<void> {
   await saveModel(models.encoder, join(job.outDir, ENCODER_DIR));
   await saveModel(models.generator, join(job.outDir, GENERATOR_DIR));
 }
@@ -43,11 +44,11 @@ export async function saveEncoderAndGenerator(job: PretextJob, models: PretextMo
  * [0, 1], averaged per image. The masks come from the experiment seed alone,
  * so every method of a seed is scored on the same holes.
  */
-export async function evaluateHeldout(job: PretextJob, generator: tf.LayersModel, bad: BadSamples): Promise<number> {
+export async function evaluateHeldout(job: PretextJob<ReconstructionConfig>, ctx: PretextContext, generator: tf.LayersModel, bad: BadSamples): Promise<number> {
   const { config, model } = job;
   const size = model.inputSize;
-  const paths = (await listDatasetImages(job.dataset, config.heldoutSplit)).slice(0, config.heldoutImages);
-  const bank = await loadImageBank(paths, size, 'cover', bad);
+  const samples = (await ctx.dataset.list(config.heldoutSplit)).slice(0, config.heldoutImages);
+  const bank = await loadImageBank(samples, size, 'cover', bad);
   const maskRng = new Rng(job.seed).fork('heldout-masks');
   const per = size * size * 3;
   let total = 0;

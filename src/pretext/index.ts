@@ -1,15 +1,8 @@
-/** Pretext methods by name: a new method is one file plus one line here. */
-import type { PretextMethodName } from '../experiment/types.js';
-import { trainAutoencoder } from './autoencoder.js';
-import { trainContextEncoder } from './context-encoder.js';
-import { randomInit } from './random.js';
-import type { PretextMethod } from './types.js';
+/** Every pretext method: a new one is one file (calling registerPretext) plus one line here. */
+import './context-encoder.js';
+import './autoencoder.js';
+import './random.js';
 
-export const PRETEXT_METHODS: Record<PretextMethodName, PretextMethod> = {
-  'context-encoder': trainContextEncoder,
-  autoencoder: trainAutoencoder,
-  random: randomInit,
-};
-
-export type { PretextJob, PretextMethod, PretextOutcome } from './types.js';
+export { PRETEXT_METHODS, registerPretext, type PretextContext, type PretextMethodSpec } from './registry.js';
+export type { PretextJob, PretextOutcome } from './types.js';
 export { ENCODER_DIR, GENERATOR_DIR } from './common.js';

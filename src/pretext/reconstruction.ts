@@ -10,18 +10,20 @@ import { Rng } from '../engine/random.js';
 import { Progress, logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
-import { cropBatch, EpochSampler, listDatasetImages, loadImageBank, type ImageBank } from '../data/batches.js';
+import { cropBatch, EpochSampler, loadImageBank, type ImageBank } from '../data/batches.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
-import { writeFileAtomic } from '../results/store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
+import type { ReconstructionConfig } from './reconstruction-config.js';
+import type { PretextContext } from './registry.js';
 import type { PretextJob, PretextOutcome } from './types.js';
 
 export interface ReconstructionSetup {
   /** Prepares what masks need (e.g. shapes from the dataset) and returns the per-image mask maker. */
-  makeMaskFactory(job: PretextJob, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
+  makeMaskFactory(job: PretextJob<ReconstructionConfig>, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
 }
 
 interface StepLosses {
@@ -60,16 +62,16 @@ function largestPowerOfTwoAtMost(n: number): number {
 }
 
 /** Trains the generator on masked reconstruction (optionally joint with an adversarial loss) and saves the outputs. */
-export async function trainReconstruction(job: PretextJob, setup: ReconstructionSetup): Promise<PretextOutcome> {
+export async function trainReconstruction(job: PretextJob<ReconstructionConfig>, ctx: PretextContext, setup: ReconstructionSetup): Promise<PretextOutcome> {
   const { config, model } = job;
   const rng = new Rng(job.seed);
   const size = model.inputSize;
   const loadSize = Math.round(size * config.loadScale);
 
-  let paths = await listDatasetImages(job.dataset, config.split);
-  if (config.maxImages !== undefined) paths = paths.slice(0, config.maxImages);
+  let samples = await ctx.dataset.list(config.split);
+  if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const bank: ImageBank = await loadImageBank(paths, loadSize, 'cover', bad);
+  const bank: ImageBank = await loadImageBank(samples, loadSize, 'cover', bad);
   const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
   logLine(`pretext ${config.name}: ${bank.images.length} images at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
@@ -179,7 +181,7 @@ export async function trainReconstruction(job: PretextJob, setup: Reconstruction
     join(job.outDir, 'log.csv'),
     stringify(rows, { header: true, columns: ['step', 'loss', 'loss_rec', 'loss_adv', 'loss_d', 'img_per_s', 'elapsed_s'] }),
   );
-  const heldout = await evaluateHeldout(job, models.generator, bad);
+  const heldout = await evaluateHeldout(job, ctx, models.generator, bad);
   await saveEncoderAndGenerator(job, models);
   models.generator.dispose();
   return {

@@ -1,8 +1,10 @@
-import type { DatasetConfig, ModelConfig, PretextConfig } from '../experiment/types.js';
+import type { DatasetConfig } from '../data/config.js';
+import type { ModelConfig } from '../models/config.js';
+import type { PretextCommonConfig, PretextConfig } from './config.js';
 
 /** Everything that determines one pretext job's output. */
-export interface PretextJob {
-  config: PretextConfig;
+export interface PretextJob<C extends PretextCommonConfig = PretextConfig> {
+  config: C;
   model: ModelConfig;
   dataset: DatasetConfig;
   seed: number;
@@ -23,5 +25,3 @@ export interface PretextOutcome {
   /** "file: why" of each sample left out under onBadSample "skip". */
   skippedSamples: string[];
 }
-
-export type PretextMethod = (job: PretextJob) => Promise<PretextOutcome>;

@@ -6,10 +6,10 @@
  */
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { Chart, ChartConfiguration, Plugin, registerables } from 'chart.js';
-import { Aggregate, ExperimentResults, keyOf, mean, sampleStd } from './load-results.js';
-import { PerClassData, perClassTitle } from './content.js';
+import { Aggregate, ExperimentResults, keyOf, mean, sampleStd } from '../results/load.js';
+import { PerClassData, perClassSlug, perClassTitle, transferColumns } from './content.js';
 import type { ReportImage } from './document.js';
-import { compareMethods, methodLabel, sortedUnique, TRANSFER_TASKS } from './names.js';
+import { compareMethods, methodLabel, sortedUnique } from '../results/names.js';
 
 Chart.register(...registerables);
 
@@ -220,14 +220,16 @@ export function downstreamBarCharts(
 ): ReportImage[] {
   const images: ReportImage[] = [];
   for (const protocol of protocols) {
-    const tasks = TRANSFER_TASKS.filter(({ task, metric }) => results.rows.some((r) => r.task === task && r.metric === metric && r.protocol === protocol));
+    const tasks = transferColumns(results, protocol).filter(({ task, metric, layer }) =>
+      results.rows.some((r) => r.task === task && r.metric === metric && r.protocol === protocol && r.layer === layer),
+    );
     if (tasks.length === 0) continue;
     const methods = sortedUnique(
       results.rows.filter((r) => r.protocol === protocol && tasks.some((t) => t.task === r.task)).map((r) => r.method),
       compareMethods,
     );
     const series = methods.map((method) => {
-      const cells = tasks.map(({ task, metric }) => stats.get(keyOf({ method, task, protocol, metric })));
+      const cells = tasks.map(({ task, metric, layer }) => stats.get(keyOf({ method, task, protocol, layer, metric })));
       return {
         label: methodLabel(method),
         color: colors.get(method) ?? seriesColor(0),
@@ -256,9 +258,9 @@ export function perClassCharts(data: readonly PerClassData[], colors: Map<string
         errors: values.map((v) => (v.length > 1 ? sampleStd(v) * 100 : null)),
       };
     });
-    const title = perClassTitle(d);
+    const title = perClassTitle(d, data);
     return {
-      file: `charts/per-class-${fileSafe(d.task)}-${fileSafe(d.metric)}${d.protocol ? `-${fileSafe(d.protocol)}` : ''}.png`,
+      file: `charts/per-class-${fileSafe(perClassSlug(d, data))}.png`,
       caption: `${title}: mean over seeds, whiskers ± one sample standard deviation.`,
       png: renderBarChart({
         title,

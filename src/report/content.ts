@@ -3,8 +3,8 @@
  * (inpainting) in the paper's shape with the published rows beside ours, and
  * per-class AP / IoU tables.
  */
-import { Aggregate, ExperimentResults, JobResult, keyOf, mean, sampleStd } from './load-results.js';
-import { compareMethods, compareProtocols, compareStrings, compareTasks, methodLabel, sortedUnique, taskLabel, TRANSFER_TASKS } from './names.js';
+import { Aggregate, ExperimentResults, JobResult, keyOf, mean, sampleStd } from '../results/load.js';
+import { compareLayers, compareMethods, compareProtocols, compareStrings, compareTasks, methodLabel, sortedUnique, taskLabel, TRANSFER_TASKS } from '../results/names.js';
 import { PUBLISHED_INPAINTING, PUBLISHED_INPAINTING_NOTES, PUBLISHED_TRANSFER, PUBLISHED_TRANSFER_NOTES } from './paper-numbers.js';
 import { fixed, formatDuration, formatMeanStd, Table, TableRow } from './tables.js';
 
@@ -17,8 +17,35 @@ function protocolSuffix(protocol: string): string {
   return protocol === '' ? '' : ` (protocol: ${protocol})`;
 }
 
-function stat(stats: Map<string, Aggregate>, method: string, task: string, protocol: string, metric: string): Aggregate | undefined {
-  return stats.get(keyOf({ method, task, protocol, metric }));
+function stat(stats: Map<string, Aggregate>, method: string, task: string, protocol: string, metric: string, layer = ''): Aggregate | undefined {
+  return stats.get(keyOf({ method, task, protocol, layer, metric }));
+}
+
+/** One column of Table 2 / category of the downstream chart: a task's headline metric at one encoder layer. */
+export interface TransferColumn {
+  task: string;
+  metric: string;
+  layer: string;
+  /** The table's column header. */
+  column: string;
+  /** The chart's category label. */
+  label: string;
+}
+
+/**
+ * The headline metric of each transfer task, one column per encoder layer the
+ * results have for it under `protocol` (the layer named only when there are
+ * several); a task with no results keeps one empty column.
+ */
+export function transferColumns(results: ExperimentResults, protocol: string): TransferColumn[] {
+  return TRANSFER_TASKS.flatMap(({ task, metric, label, column }) => {
+    const layers = sortedUnique(
+      results.rows.filter((r) => r.task === task && r.metric === metric && r.protocol === protocol).map((r) => r.layer),
+      compareLayers,
+    );
+    if (layers.length <= 1) return [{ task, metric, layer: layers[0] ?? '', column, label }];
+    return layers.map((layer) => ({ task, metric, layer, column: `${column} ${layer}`, label: `${label} (${layer})` }));
+  });
 }
 
 function seedsLabel(n: number): string {
@@ -41,6 +68,7 @@ export function buildTransferTables(results: ExperimentResults, stats: Map<strin
   const tasks = new Set(['pretext', ...TRANSFER_TASKS.map((t) => t.task)]);
   const methods = sortedUnique(results.rows.filter((r) => tasks.has(r.task)).map((r) => r.method), compareMethods);
   return transferProtocols(results).map((protocol) => {
+    const columns = transferColumns(results, protocol);
     const groups: TableRow[][] = [];
     for (const method of methods) {
       const seeds = new Set(
@@ -51,18 +79,18 @@ export function buildTransferTables(results: ExperimentResults, stats: Map<strin
         methodLabel(method),
         seedsLabel(seeds.size),
         time ? formatDuration(time.mean) : '',
-        ...TRANSFER_TASKS.map(({ task, metric }) => {
-          const s = stat(stats, method, task, protocol, metric);
+        ...columns.map(({ task, metric, layer }) => {
+          const s = stat(stats, method, task, protocol, metric, layer);
           return s ? formatMeanStd(s, 100, 1) : '';
         }),
       ];
       const group: TableRow[] = [{ cells }];
       const published = PUBLISHED_TRANSFER.find((p) => p.method === method);
-      if (published) group.push(publishedTransferRow(published));
+      if (published) group.push(publishedTransferRow(published, columns));
       groups.push(group);
     }
     const others = PUBLISHED_TRANSFER.filter((p) => p.method === null || !methods.includes(p.method));
-    if (others.length > 0) groups.push(others.map(publishedTransferRow));
+    if (others.length > 0) groups.push(others.map((p) => publishedTransferRow(p, columns)));
     return {
       id: `table2${protocol ? `-${protocol}` : ''}`,
       title: `Table 2: transfer of pre-trained features${protocolSuffix(protocol)}`,
@@ -70,7 +98,7 @@ export function buildTransferTables(results: ExperimentResults, stats: Map<strin
         { label: 'Pre-training', align: 'left' },
         { label: 'Source', align: 'left' },
         { label: 'Pre-training time', align: 'right' },
-        ...TRANSFER_TASKS.map((t) => ({ label: t.column, align: 'right' as const })),
+        ...columns.map((t) => ({ label: t.column, align: 'right' as const })),
       ],
       groups,
       notes: [
@@ -83,17 +111,16 @@ export function buildTransferTables(results: ExperimentResults, stats: Map<strin
   });
 }
 
-function publishedTransferRow(p: (typeof PUBLISHED_TRANSFER)[number]): TableRow {
+/** A published row under `columns`: the paper's number in the first column of its task (the paper reports one layer per task). */
+function publishedTransferRow(p: (typeof PUBLISHED_TRANSFER)[number], columns: TransferColumn[]): TableRow {
+  const published: Record<string, string> = {
+    classification: publishedPercent(p.classification),
+    detection: publishedPercent(p.detection),
+    segmentation: publishedPercent(p.segmentation, p.segmentationNote),
+  };
   return {
     published: true,
-    cells: [
-      p.label,
-      'published',
-      p.pretrainTime,
-      publishedPercent(p.classification),
-      publishedPercent(p.detection),
-      publishedPercent(p.segmentation, p.segmentationNote),
-    ],
+    cells: [p.label, 'published', p.pretrainTime, ...columns.map((c, i) => (columns.findIndex((o) => o.task === c.task) === i ? (published[c.task] ?? '') : ''))],
   };
 }
 
@@ -171,6 +198,8 @@ export function buildInpaintingTable(results: ExperimentResults, stats: Map<stri
 export interface PerClassData {
   task: string;
   protocol: string;
+  /** '' for jobs without an encoder layer. */
+  layer: string;
   metric: string;
   classes: string[];
   methods: string[];
@@ -178,16 +207,17 @@ export interface PerClassData {
   values: Map<string, Map<string, number[]>>;
 }
 
-/** Per-class values from metrics.json, grouped by (task, protocol, metric); classes in the order the jobs wrote them. */
+/** Per-class values from metrics.json, grouped by (task, protocol, layer, metric); classes in the order the jobs wrote them. */
 export function collectPerClass(jobs: readonly JobResult[]): PerClassData[] {
   const groups = new Map<string, PerClassData>();
   for (const job of jobs) {
     if (job.stage !== 'downstream' || job.task === null) continue;
     for (const [metric, classes] of Object.entries(job.perClass)) {
       const protocol = job.protocol ?? '';
-      const id = [job.task, protocol, metric].join('\u0000');
+      const layer = job.layer ?? '';
+      const id = [job.task, protocol, layer, metric].join('\u0000');
       let data = groups.get(id);
-      if (!data) groups.set(id, (data = { task: job.task, protocol, metric, classes: [], methods: [], values: new Map() }));
+      if (!data) groups.set(id, (data = { task: job.task, protocol, layer, metric, classes: [], methods: [], values: new Map() }));
       if (!data.methods.includes(job.method)) data.methods.push(job.method);
       let byClass = data.values.get(job.method);
       if (!byClass) data.values.set(job.method, (byClass = new Map()));
@@ -201,17 +231,28 @@ export function collectPerClass(jobs: readonly JobResult[]): PerClassData[] {
   }
   return [...groups.values()]
     .map((d) => ({ ...d, methods: d.methods.sort(compareMethods) }))
-    .sort((a, b) => compareTasks(a.task, b.task) || compareProtocols(a.protocol, b.protocol) || compareStrings(a.metric, b.metric));
+    .sort((a, b) => compareTasks(a.task, b.task) || compareProtocols(a.protocol, b.protocol) || compareLayers(a.layer, b.layer) || compareStrings(a.metric, b.metric));
 }
 
-export function perClassTitle(d: PerClassData): string {
-  return `Per-class ${d.metric} (%): ${taskLabel(d.task).toLowerCase()}${protocolSuffix(d.protocol)}`;
+/** Per-class groups of a task that ran at several layers name their layer; the others read as before layers were part of the key. */
+function layerShown(d: PerClassData, all: readonly PerClassData[]): boolean {
+  return d.layer !== '' && all.some((o) => o !== d && o.task === d.task && o.protocol === d.protocol && o.metric === d.metric && o.layer !== d.layer);
+}
+
+export function perClassTitle(d: PerClassData, all: readonly PerClassData[]): string {
+  const layer = layerShown(d, all) ? `, layer ${d.layer}` : '';
+  return `Per-class ${d.metric} (%): ${taskLabel(d.task).toLowerCase()}${protocolSuffix(d.protocol)}${layer}`;
+}
+
+/** File and table id suffix of a per-class group: task, metric, protocol and, when shown, layer. */
+export function perClassSlug(d: PerClassData, all: readonly PerClassData[]): string {
+  return `${d.task}-${d.metric}${d.protocol ? `-${d.protocol}` : ''}${layerShown(d, all) ? `-${d.layer}` : ''}`;
 }
 
 export function buildPerClassTables(data: readonly PerClassData[]): Table[] {
   return data.map((d) => ({
-    id: `per-class-${d.task}-${d.metric}${d.protocol ? `-${d.protocol}` : ''}`.toLowerCase(),
-    title: perClassTitle(d),
+    id: `per-class-${perClassSlug(d, data)}`.toLowerCase(),
+    title: perClassTitle(d, data),
     columns: [{ label: 'Class', align: 'left' as const }, ...d.methods.map((m) => ({ label: methodLabel(m), align: 'right' as const }))],
     groups: [
       d.classes.map((cls) => ({

@@ -12,14 +12,14 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { checkAgainstBaseline, formatCheckTable, makeBaseline, readBaseline, writeBaseline } from '../results/baseline.js';
-import { writeDirAtomic, writeFileAtomic } from '../results/store.js';
+import { writeDirAtomic, writeFileAtomic } from '../fs/atomic.js';
 import { UserError } from '../errors.js';
 import { downstreamBarCharts, fileSafe, methodColors, perClassCharts, pretextLossChart } from './charts.js';
 import { buildInpaintingTable, buildPerClassTables, buildTransferTables, collectPerClass, transferProtocols } from './content.js';
 import { Block, documentToLatex, documentToMarkdown, ReportDocument, ReportImage, Section } from './document.js';
 import { documentToHtml } from './html.js';
-import { aggregate, checkExperimentName, ExperimentResults, loadResults } from './load-results.js';
-import { compareMethods, compareProtocols, methodLabel } from './names.js';
+import { aggregate, checkExperimentName, ExperimentResults, loadResults } from '../results/load.js';
+import { compareMethods, compareProtocols, methodLabel } from '../results/names.js';
 import { groupSamples, renderSampleGrid } from './samples.js';
 
 export interface ReportOptions {

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createCanvas, GlobalFonts, Image, loadImage } from '@napi-rs/canvas';
-import { compareStrings } from './names.js';
+import { compareStrings } from '../results/names.js';
 
 export type SampleRole = 'input' | 'prediction' | 'truth';
 

@@ -20,9 +20,9 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { UserError } from '../errors.js';
-import { Aggregate, aggregate, ExperimentResults, keyOf } from '../report/load-results.js';
-import { compareMethods, compareProtocols, compareStrings, compareTasks, sortedUnique, TRANSFER_TASKS } from '../report/names.js';
-import { writeJsonAtomic } from './store.js';
+import { aggregate, compareKeys, keyOf, type Aggregate, type ExperimentResults } from './load.js';
+import { compareMethods, compareProtocols, sortedUnique, TRANSFER_TASKS } from './names.js';
+import { writeJsonAtomic } from '../fs/atomic.js';
 
 export type Direction = 'higher' | 'lower';
 
@@ -30,6 +30,8 @@ export interface BaselineMetric {
   method: string;
   task: string;
   protocol: string;
+  /** Encoder layer; absent matches the one layer the results have for the rest of the key. */
+  layer?: string;
   metric: string;
   /** Mean over seeds when the baseline was made. */
   expected: number;
@@ -42,6 +44,8 @@ export interface BaselineMetric {
 export interface BaselineOrdering {
   task: string;
   protocol: string;
+  /** As in BaselineMetric. */
+  layer?: string;
   metric: string;
   better: string;
   worse: string;
@@ -75,6 +79,7 @@ export const BASELINE_SCHEMA = {
           method: { type: 'string', minLength: 1 },
           task: { type: 'string', minLength: 1 },
           protocol: { type: 'string' },
+          layer: { type: 'string' },
           metric: { type: 'string', minLength: 1 },
           expected: { type: 'number' },
           tolerance: { type: 'number', minimum: 0 },
@@ -92,6 +97,7 @@ export const BASELINE_SCHEMA = {
         properties: {
           task: { type: 'string', minLength: 1 },
           protocol: { type: 'string' },
+          layer: { type: 'string' },
           metric: { type: 'string', minLength: 1 },
           better: { type: 'string', minLength: 1 },
           worse: { type: 'string', minLength: 1 },
@@ -170,6 +176,7 @@ export function makeBaseline(results: ExperimentResults, opts: MakeBaselineOptio
       method: s.method,
       task: s.task,
       protocol: s.protocol,
+      ...(s.layer ? { layer: s.layer } : {}),
       metric: s.metric,
       expected: round(s.mean),
       tolerance: round(s.n >= minSeeds ? Math.max(k * s.std, floor) : floor),
@@ -205,12 +212,15 @@ function deriveOrderings(stats: Map<string, Aggregate>): BaselineOrdering[] {
   const all = [...stats.values()];
   for (const { task, metric } of TRANSFER_TASKS) {
     const here = all.filter((s) => s.task === task && s.metric === metric);
-    for (const protocol of sortedUnique(here.map((s) => s.protocol), compareProtocols)) {
-      const methods = sortedUnique(here.filter((s) => s.protocol === protocol).map((s) => s.method), compareMethods);
+    const variants = [...new Map(here.map((s) => [`${s.protocol}\u0000${s.layer}`, { protocol: s.protocol, layer: s.layer }])).values()].sort(
+      (a, b) => compareKeys({ ...a, method: '', task, metric }, { ...b, method: '', task, metric }),
+    );
+    for (const { protocol, layer } of variants) {
+      const methods = sortedUnique(here.filter((s) => s.protocol === protocol && s.layer === layer).map((s) => s.method), compareMethods);
       for (const [better, worse] of orderingPairs(methods)) {
-        const b = stats.get(keyOf({ method: better, task, protocol, metric }))!;
-        const w = stats.get(keyOf({ method: worse, task, protocol, metric }))!;
-        if (b.mean - w.mean > Math.hypot(b.std, w.std)) orderings.push({ task, protocol, metric, better, worse });
+        const b = stats.get(keyOf({ method: better, task, protocol, layer, metric }))!;
+        const w = stats.get(keyOf({ method: worse, task, protocol, layer, metric }))!;
+        if (b.mean - w.mean > Math.hypot(b.std, w.std)) orderings.push({ task, protocol, ...(layer ? { layer } : {}), metric, better, worse });
       }
     }
   }
@@ -231,8 +241,23 @@ export interface CheckRow {
   status: CheckStatus;
 }
 
-function describe(k: { method: string; task: string; protocol: string; metric: string }): string {
-  return `${k.method} ${k.task}${k.protocol ? `/${k.protocol}` : ''} ${k.metric}`;
+function variant(k: { task: string; protocol: string; layer?: string }): string {
+  return `${k.task}${k.protocol ? `/${k.protocol}` : ''}${k.layer ? `@${k.layer}` : ''}`;
+}
+
+function describe(k: { method: string; task: string; protocol: string; layer?: string; metric: string }): string {
+  return `${k.method} ${variant(k)} ${k.metric}`;
+}
+
+/**
+ * The aggregate a baseline entry names: by its full key when it gives a
+ * layer, else the one result that matches the rest of its key (baselines
+ * written before results had layers name none).
+ */
+function lookup(stats: Map<string, Aggregate>, k: { method: string; task: string; protocol: string; layer?: string; metric: string }): Aggregate | undefined {
+  if (k.layer !== undefined) return stats.get(keyOf({ ...k, layer: k.layer }));
+  const matches = [...stats.values()].filter((s) => s.method === k.method && s.task === k.task && s.protocol === k.protocol && s.metric === k.metric);
+  return matches.length === 1 ? matches[0] : undefined;
 }
 
 function show(value: number): string {
@@ -242,15 +267,9 @@ function show(value: number): string {
 export function checkAgainstBaseline(results: ExperimentResults, baseline: Baseline): { rows: CheckRow[]; failed: boolean } {
   const stats = aggregate(results.rows);
   const rows: CheckRow[] = [];
-  const sorted = [...baseline.metrics].sort(
-    (a, b) =>
-      compareMethods(a.method, b.method) ||
-      compareTasks(a.task, b.task) ||
-      compareProtocols(a.protocol, b.protocol) ||
-      compareStrings(a.metric, b.metric),
-  );
+  const sorted = [...baseline.metrics].sort((a, b) => compareKeys({ ...a, layer: a.layer ?? '' }, { ...b, layer: b.layer ?? '' }));
   for (const m of sorted) {
-    const s = stats.get(keyOf(m));
+    const s = lookup(stats, m);
     const allowed = m.direction === 'higher' ? `>= ${show(m.expected - m.tolerance)}` : `<= ${show(m.expected + m.tolerance)}`;
     const base = { kind: 'metric' as const, check: describe(m), expected: `${show(m.expected)} ± ${show(m.tolerance)}`, allowed };
     if (!s) {
@@ -262,11 +281,11 @@ export function checkAgainstBaseline(results: ExperimentResults, baseline: Basel
   }
   for (const o of baseline.orderings) {
     const margin = o.margin ?? 0;
-    const b = stats.get(keyOf({ method: o.better, task: o.task, protocol: o.protocol, metric: o.metric }));
-    const w = stats.get(keyOf({ method: o.worse, task: o.task, protocol: o.protocol, metric: o.metric }));
+    const b = lookup(stats, { ...o, method: o.better });
+    const w = lookup(stats, { ...o, method: o.worse });
     const base = {
       kind: 'ordering' as const,
-      check: `${o.better} > ${o.worse}: ${o.task}${o.protocol ? `/${o.protocol}` : ''} ${o.metric}`,
+      check: `${o.better} > ${o.worse}: ${variant(o)} ${o.metric}`,
       expected: `difference > ${show(margin)}`,
       allowed: `> ${show(margin)}`,
     };

@@ -59,7 +59,7 @@ describe('bad samples in a dataset', function () {
     await assert.rejects(loadImageBank(paths, 32), userError(`${jpeg(voc, id)}: image file not found; restore it, or remove it from the dataset's listing${SKIP_HINT}`));
     const bad = new BadSamples('skip');
     const bank = await loadImageBank(paths, 32, 'cover', bad);
-    assert.deepEqual(bank.paths, paths.slice(1));
+    assert.deepEqual(bank.refs, paths.slice(1));
     assert.deepEqual(bank.kept, ids.slice(1).map((_, i) => i + 1));
     assert.deepEqual(bad.skipped, [`${jpeg(voc, id)}: image file not found; restore it, or remove it from the dataset's listing`]);
   });

@@ -15,7 +15,7 @@ import {
   type Mask,
 } from '../../src/data/masks.js';
 import { writePalettePng } from '../../src/data/palette.js';
-import { VocDataset } from '../../src/data/voc.js';
+import { openDataset } from '../../src/data/formats/index.js';
 
 function count(values: Float32Array, v: number): number {
   let n = 0;
@@ -183,15 +183,15 @@ describe('data/masks', () => {
     });
 
     it('crops each class region to its box and fits it, aspect kept, into size x size', async () => {
-      const ds = await VocDataset.open(root);
-      const shapes = await segmentationShapes(ds, ['a'], 16);
+      const [sample] = await (await openDataset({ format: 'voc', root })).list('train', { with: 'labelMaps' });
+      const shapes = await segmentationShapes([sample], 16);
       assert.equal(shapes.length, 1);
       const s = shapes[0];
       // 20x10 box -> 16x8, centred: rows 4..11 set, the rest clear.
       for (let y = 0; y < 16; y++) {
         for (let x = 0; x < 16; x++) assert.equal(s[y * 16 + x], y >= 4 && y < 12 ? 1 : 0, `${x},${y}`);
       }
-      assert.equal((await segmentationShapes(ds, ['a'], 16, 0)).length, 0);
+      assert.equal((await segmentationShapes([sample], 16, 0)).length, 0);
     });
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { before, describe, it } from 'mocha';
 import { initBackend } from '../../src/engine/backend.js';
-import { rescaleWithinLayers } from '../../src/downstream/protocols.js';
+import { rescaleWithinLayers } from '../../src/downstream/transfer.js';
 import { alexnetWidths, buildAlexNetEncoder } from '../../src/models/alexnet.js';
 
 describe('data-dependent rescaling (Krähenbühl et al.)', () => {

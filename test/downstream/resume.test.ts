@@ -11,15 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { after, before, describe, it } from 'mocha';
+import { trainPretext, runTask } from '../helpers/stages.js';
 import { writeSyntheticVoc } from '../../src/data/synthetic.js';
-import { DOWNSTREAM_TASKS } from '../../src/downstream/index.js';
 import type { DownstreamJob } from '../../src/downstream/types.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { ResumableLoop } from '../../src/engine/resumable-loop.js';
 import { Rng } from '../../src/engine/random.js';
 import { UserError } from '../../src/errors.js';
-import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../../src/experiment/types.js';
-import { PRETEXT_METHODS } from '../../src/pretext/index.js';
+import type { DatasetConfig, DownstreamConfig } from '../../src/experiment/types.js';
 import { checkpointContents, checkpointStep } from '../helpers/checkpoint.js';
 import { downstreamConfig, pretextConfig } from '../helpers/config.js';
 
@@ -27,7 +26,7 @@ const STEPS = 7;
 const EVERY = 3;
 
 /** Small enough that three runs of each case stay within seconds. */
-const CASES: { task: 'classification' | 'segmentation' | 'detection'; protocol: ProtocolName; config: Partial<DownstreamConfig> }[] = [
+const CASES: { task: 'classification' | 'segmentation' | 'detection'; protocol: string; config: Partial<DownstreamConfig> }[] = [
   { task: 'classification', protocol: 'frozen', config: { batchSize: 4, headWidths: [16, 16], maxTestImages: 6 } },
   { task: 'classification', protocol: 'finetune', config: { batchSize: 4, headWidths: [16, 16], maxTestImages: 6 } },
   { task: 'segmentation', protocol: 'frozen', config: { trainSplit: 'train', testSplit: 'val', layer: 'conv5', batchSize: 4, headWidths: [16], maxTrainImages: 8, maxTestImages: 4 } },
@@ -47,11 +46,11 @@ describe('downstream training checkpoints (wasm)', function () {
     dataset = { format: 'voc', root: join(root, 'voc') };
     await writeSyntheticVoc({ out: dataset.root, images: 24, size: 64, seed: 4, classes: 3 });
     pretextDir = join(root, 'pretext');
-    await PRETEXT_METHODS.random({ config: pretextConfig({ method: 'random', heldoutImages: 2 }), model: { inputSize: 67, widthMultiplier: 0.125 }, dataset, seed: 2, outDir: pretextDir });
+    await trainPretext({ config: pretextConfig({ method: 'random', heldoutImages: 2 }), model: { inputSize: 67, widthMultiplier: 0.125 }, dataset, seed: 2, outDir: pretextDir });
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  function job(config: DownstreamConfig, protocol: ProtocolName, name: string, resume?: { file: string; key: string }): DownstreamJob {
+  function job(config: DownstreamConfig, protocol: string, name: string, resume?: { file: string; key: string }): Parameters<typeof runTask>[0] {
     return { config, protocol, dataset, seed: 6, method: 'random', encoderDir: join(pretextDir, 'checkpoint'), generatorDir: join(pretextDir, 'generator'), outDir: join(root, name), resume };
   }
 
@@ -59,7 +58,7 @@ describe('downstream training checkpoints (wasm)', function () {
     it(`${c.task}/${c.protocol}: resumed from step ${EVERY}, it checkpoints step ${2 * EVERY} and ends as a run that never stopped`, async () => {
       const config = downstreamConfig({ task: c.task, steps: STEPS, checkpointEvery: EVERY, lr: 0.003, ...c.config });
       const name = `${c.task}-${c.protocol}`;
-      const run = DOWNSTREAM_TASKS[c.task];
+      const run = runTask;
       // Uninterrupted, leaving its step-6 checkpoint (the runner deletes it only once the job is in place).
       const straightFile = join(root, `${name}-straight.partial`, 'state.bin');
       const straight = await run(job(config, c.protocol, `${name}-straight`, { file: straightFile, key: name }));
@@ -85,29 +84,29 @@ describe('downstream training checkpoints (wasm)', function () {
   it("refuses another job's checkpoint, one of another network, and a truncated one, leaving the file as it was", async () => {
     const config = downstreamConfig({ task: 'classification', steps: 4, checkpointEvery: 2, batchSize: 4, headWidths: [16, 16], maxTestImages: 4 });
     const file = join(root, 'refuse.partial', 'state.bin');
-    await DOWNSTREAM_TASKS.classification(job(config, 'frozen', 'refuse-0', { file, key: 'k' }));
+    await runTask(job(config, 'frozen', 'refuse-0', { file, key: 'k' }));
 
-    await assert.rejects(DOWNSTREAM_TASKS.classification(job(config, 'frozen', 'refuse-1', { file, key: 'other' })), (err: Error) =>
+    await assert.rejects(runTask(job(config, 'frozen', 'refuse-1', { file, key: 'other' })), (err: Error) =>
       err instanceof UserError && err.message === `${file}: training checkpoint of job k, not of this job (other); delete it to restart this job from step 0`,
     );
-    await assert.rejects(DOWNSTREAM_TASKS.classification(job({ ...config, headWidths: [8, 16] }, 'frozen', 'refuse-2', { file, key: 'k' })), (err: Error) =>
+    await assert.rejects(runTask(job({ ...config, headWidths: [8, 16] }, 'frozen', 'refuse-2', { file, key: 'k' })), (err: Error) =>
       err instanceof UserError && err.message.startsWith(`${file}: training checkpoint is for a different network (head weight head_fc6/kernel: shape [`) && !err.message.includes('\n'),
     );
     // Fine-tuning draws crops (and restores the encoder), which a frozen job's checkpoint lacks.
-    await assert.rejects(DOWNSTREAM_TASKS.classification(job(config, 'finetune', 'refuse-3', { file, key: 'k' })), (err: Error) =>
+    await assert.rejects(runTask(job(config, 'finetune', 'refuse-3', { file, key: 'k' })), (err: Error) =>
       err instanceof UserError && err.message === `${file}: training checkpoint is for a different training loop (it has no crops state); delete it to restart this job from step 0`,
     );
     const other = join(root, 'refuse-seg.partial', 'state.bin');
     await mkdir(join(root, 'refuse-seg.partial'));
     await copyFile(file, other);
     const seg = downstreamConfig({ task: 'segmentation', steps: 4, checkpointEvery: 2, trainSplit: 'train', testSplit: 'val', layer: 'conv5', headWidths: [16], maxTrainImages: 4, maxTestImages: 2 });
-    await assert.rejects(DOWNSTREAM_TASKS.segmentation(job(seg, 'frozen', 'refuse-4', { file: other, key: 'k' })), (err: Error) =>
+    await assert.rejects(runTask(job(seg, 'frozen', 'refuse-4', { file: other, key: 'k' })), (err: Error) =>
       err instanceof UserError && err.message.startsWith(`${other}: training checkpoint is for a different network (head: `),
     );
 
     const size = (await stat(file)).size;
     await truncate(file, size - 10);
-    await assert.rejects(DOWNSTREAM_TASKS.classification(job(config, 'frozen', 'refuse-5', { file, key: 'k' })), (err: Error) =>
+    await assert.rejects(runTask(job(config, 'frozen', 'refuse-5', { file, key: 'k' })), (err: Error) =>
       err instanceof UserError && err.message === `${file}: training checkpoint is damaged (truncated: ${size - 10} bytes, expected ${size}); delete it to restart this job from step 0`,
     );
     assert.equal((await stat(file)).size, size - 10);

@@ -5,16 +5,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decode } from 'fast-png';
 import { after, before, describe, it } from 'mocha';
+import { trainPretext, runTask } from '../helpers/stages.js';
 import { writeSyntheticVoc } from '../../src/data/synthetic.js';
-import { classification } from '../../src/downstream/classification.js';
-import { inpainting } from '../../src/downstream/inpainting.js';
-import { loadTransferEncoder, TransferOptimizer } from '../../src/downstream/protocols.js';
-import { segmentation } from '../../src/downstream/segmentation.js';
+import { PROTOCOLS } from '../../src/downstream/index.js';
+import { loadTransferEncoder, TransferOptimizer } from '../../src/downstream/transfer.js';
 import type { DownstreamJob } from '../../src/downstream/types.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { downstreamConfig, pretextConfig } from '../helpers/config.js';
-import type { DatasetConfig, DownstreamConfig, ProtocolName } from '../../src/experiment/types.js';
-import { PRETEXT_METHODS } from '../../src/pretext/index.js';
+import type { DatasetConfig, DownstreamConfig } from '../../src/experiment/types.js';
 import type { PretextConfig } from '../../src/experiment/types.js';
 
 
@@ -36,12 +34,12 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
     await writeSyntheticVoc({ out: dataset.root, images: 40, size: 80, seed: 11, classes: 3 });
     pretextDir = join(root, 'pretext');
     const { pretext } = withDefaults({ task: 'classification' });
-    await PRETEXT_METHODS.random({ config: pretext, model: { inputSize: 67, widthMultiplier: 0.125 }, dataset, seed: 2, outDir: pretextDir });
+    await trainPretext({ config: pretext, model: { inputSize: 67, widthMultiplier: 0.125 }, dataset, seed: 2, outDir: pretextDir });
   });
 
   after(() => rm(root, { recursive: true, force: true }));
 
-  function job(config: DownstreamConfig, protocol: ProtocolName | null, seed = 5): DownstreamJob {
+  function job(config: DownstreamConfig, protocol: string | null, seed = 5): Parameters<typeof runTask>[0] {
     return {
       config,
       protocol,
@@ -58,7 +56,7 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
     const { downstream } = withDefaults({ task: 'classification', protocols: ['frozen', 'finetune'], finetuneFrom: 'conv3' });
     const snapshot = (m: tf.LayersModel) => Object.fromEntries(m.layers.filter((l) => l.weights.length > 0).map((l) => [l.name, l.getWeights()[0].dataSync().slice()]));
     for (const protocol of ['frozen', 'finetune'] as const) {
-      const enc = await loadTransferEncoder(job(downstream, protocol), 'pool5');
+      const enc = await loadTransferEncoder({ ...job(downstream, protocol), layer: 'pool5' }, PROTOCOLS.get(protocol), 'pool5');
       const before = snapshot(enc.model);
       const head = tf.layers.dense({ units: 1, inputShape: [enc.featureShape.reduce((a, b) => a * b, 1)] });
       const headModel = tf.sequential({ layers: [head] });
@@ -77,8 +75,8 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
 
   it('classification: an AP per class, a mAP above chance, and the same numbers for the same seed', async () => {
     const { downstream } = withDefaults({ task: 'classification', steps: 60, batchSize: 16, headWidths: [32, 32], lr: 0.003 });
-    const a = await classification(job(downstream, 'frozen'));
-    const b = await classification(job(downstream, 'frozen'));
+    const a = await runTask(job(downstream, 'frozen'));
+    const b = await runTask(job(downstream, 'frozen'));
     assert.deepEqual(Object.keys(a.perClass!.AP), classes);
     assert.deepEqual(a.summary, b.summary);
     // Chance AP is about the positive rate (~1/3 here); a trained head must do better.
@@ -88,7 +86,7 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
   it('classification with fine-tuning and 10-crop testing runs and leaves no tensors behind', async () => {
     const { downstream } = withDefaults({ task: 'classification', steps: 4, batchSize: 8, headWidths: [16, 16], testCrops: 10 });
     const before = tf.memory().numTensors;
-    const out = await classification(job(downstream, 'finetune'));
+    const out = await runTask(job(downstream, 'finetune'));
     assert.equal(tf.memory().numTensors, before);
     assert.ok(out.summary.mAP > 0 && out.summary.mAP <= 1);
     assert.ok(out.imgPerSec > 0);
@@ -97,7 +95,7 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
   it('segmentation: IoU for background and every class, mean IU and pixel accuracy in [0, 1]', async () => {
     const { downstream } = withDefaults({ task: 'segmentation', trainSplit: 'train', testSplit: 'val', layer: 'conv5', steps: 20, batchSize: 4, headWidths: [16] });
     const before = tf.memory().numTensors;
-    const out = await segmentation(job(downstream, 'frozen'));
+    const out = await runTask(job(downstream, 'frozen'));
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(Object.keys(out.perClass!.IoU), ['background', ...classes]);
     assert.ok(out.summary.meanIU >= 0 && out.summary.meanIU <= 1);
@@ -108,7 +106,7 @@ describe('downstream tasks on synthetic VOC (wasm)', function () {
   it('inpainting: scores over the hole, the mean-fill baseline, and sample PNGs', async () => {
     const { downstream } = withDefaults({ task: 'inpainting', maxTestImages: 6, samples: 2 });
     const j = job(downstream, null);
-    const out = await inpainting(j);
+    const out = await runTask(j);
     const { l1, l2, psnr, baseline_l1, baseline_l2, baseline_psnr } = out.summary;
     for (const v of [l1, l2, baseline_l1, baseline_l2]) assert.ok(v > 0 && v < 1);
     // Mean squared error never falls below the squared mean absolute error (Jensen), per image and so on average.

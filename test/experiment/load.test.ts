@@ -57,13 +57,16 @@ describe('experiment loading', () => {
       ...minimal,
       pretext: [{ method: 'random', dataset: 'nope' }, { method: 'random' }],
       downstream: [{ task: 'detection', dataset: 'folder' }],
-      datasets: { synth: { format: 'voc', root: 'x' }, folder: { format: 'folder', root: 'y', synthesize: { images: 10, size: 64, seed: 1 } } },
+      datasets: { synth: { format: 'voc', root: 'x' }, folder: { format: 'folder', root: 'y' } },
     });
     const joined = problems.join('\n');
     assert.match(joined, /\/pretext\/0\/dataset: "nope" is not a key of \/datasets/);
     assert.match(joined, /\/pretext\/1\/name: "random" is used twice/);
-    assert.match(joined, /\/downstream\/0\/dataset: detection needs object boxes \(Annotations\/\*\.xml\), which only datasets of format "voc" have/);
-    assert.match(joined, /\/datasets\/folder\/synthesize: only datasets of format "voc"/);
+    assert.match(joined, /\/downstream\/0\/dataset: detection needs object boxes, which only datasets of format "voc" have; "folder" is format "folder"/);
+    assert.equal(problems.length, 3, joined);
+    // Fields come from the format's registration: only formats that can write a synthetic dataset take synthesize.
+    const synth = validateExperiment({ ...minimal, datasets: { folder: { format: 'folder', root: 'y', synthesize: { images: 10, size: 64, seed: 1 } } } });
+    assert.deepEqual(synth, ['/datasets/folder: unknown field "synthesize"; allowed fields: format, root, onBadSample']);
   });
 
   it('gives a UserError naming the file for missing files and bad JSON', async () => {
@@ -93,9 +96,9 @@ describe('experiment loading', () => {
   });
 
   it('shows the value given beside the allowed values', () => {
-    const joined = validateExperiment({ ...minimal, pretext: [{ method: 'jigsaw', lr: 0 }] }).join('\n');
+    const joined = validateExperiment({ ...minimal, pretext: [{ method: 'jigsaw' }, { method: 'random', lr: 0 }] }).join('\n');
     assert.match(joined, /\/pretext\/0\/method: must be one of "context-encoder", "autoencoder", "random" \(got "jigsaw"\)/);
-    assert.match(joined, /\/pretext\/0\/lr: must be > 0 \(got 0\)/);
+    assert.match(joined, /\/pretext\/1\/lr: must be > 0 \(got 0\)/);
   });
 
   it('rejects contradictory settings', () => {
@@ -104,15 +107,16 @@ describe('experiment loading', () => {
       datasets: { synth: { format: 'voc', root: 'x' }, imgs: { format: 'folder', root: 'y' } },
       downstream: [
         { task: 'segmentation', dataset: 'imgs' },
-        { task: 'detection', apMethod: 'sklearn' },
         { task: 'classification', finetuneFrom: 'conv3' },
         { task: 'classification', protocols: ['finetune'], layer: 'conv2', finetuneFrom: 'conv4' },
       ],
     }).join('\n');
-    assert.match(joined, /\/downstream\/0\/dataset: segmentation needs label maps \(SegmentationClass\/\*\.png\), which only datasets of format "voc" have; "imgs" is format "folder"/);
-    assert.match(joined, /\/downstream\/1\/apMethod: "sklearn" is not defined for detection/);
-    assert.match(joined, /\/downstream\/2\/finetuneFrom: only the finetune protocol trains the encoder/);
-    assert.match(joined, /\/downstream\/3\/finetuneFrom: "conv4" is above layer "conv2"/);
+    assert.match(joined, /\/downstream\/0\/dataset: segmentation needs label maps, which only datasets of format "voc" have; "imgs" is format "folder"/);
+    assert.match(joined, /\/downstream\/1\/finetuneFrom: only the finetune protocol reads it, and protocols is \["frozen"\]; add "finetune" or remove finetuneFrom/);
+    assert.match(joined, /\/downstream\/2\/finetuneFrom: "conv4" is above layer "conv2"/);
+    // A task's own fields come from its registration: detection's apMethod has no sklearn.
+    const detection = validateExperiment({ ...minimal, downstream: [{ task: 'detection', apMethod: 'sklearn' }] });
+    assert.deepEqual(detection, ['/downstream/0/apMethod: must be one of "voc07", "area" (got "sklearn")']);
   });
 
   it('accepts the committed experiments', async () => {

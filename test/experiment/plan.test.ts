@@ -16,13 +16,13 @@ describe('experiment plan', () => {
     const plan = makePlan(exp, 'wasm');
     const pretext = plan.filter((j) => j.stage === 'pretext');
     const downstream = plan.filter((j) => j.stage === 'downstream');
-    const protocolsPerSeedMethod = exp.downstream.reduce((n, d) => n + (d.task === 'inpainting' ? 1 : d.protocols.length), 0);
+    const protocolsPerSeedMethod = exp.downstream.reduce((n, d) => n + (d.task === 'inpainting' ? 1 : d.protocols!.length), 0);
     assert.equal(pretext.length, exp.seeds.length * exp.pretext.length);
     assert.equal(downstream.length, pretext.length * protocolsPerSeedMethod);
     assert.equal(new Set(plan.map((j) => j.dir)).size, plan.length);
 
     const changed = structuredClone(exp);
-    changed.downstream[0].steps += 1;
+    (changed.downstream[0].steps as number) += 1;
     const plan2 = makePlan(changed, 'wasm');
     const moved = plan.filter((j, i) => j.dir !== plan2[i].dir);
     assert.ok(moved.length > 0);

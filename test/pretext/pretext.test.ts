@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { before, describe, it } from 'mocha';
+import { trainPretext } from '../helpers/stages.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadModel } from '../../src/engine/checkpoint.js';
 import { writeSyntheticVoc } from '../../src/data/synthetic.js';
 import { pretextConfig } from '../helpers/config.js';
 import type { DatasetConfig, ModelConfig, PretextConfig } from '../../src/experiment/types.js';
-import { PRETEXT_METHODS, type PretextJob } from '../../src/pretext/index.js';
+import type { PretextJob } from '../../src/pretext/index.js';
 
 describe('pretext methods (wasm)', function () {
   let root: string;
@@ -35,9 +36,9 @@ describe('pretext methods (wasm)', function () {
 
   it('gives the same loss curve for the same seed, another for another seed', async () => {
     const config = pretextConfig({ steps: 4, batchSize: 4, logEvery: 1, heldoutImages: 4 });
-    await PRETEXT_METHODS['context-encoder'](job(config, 'a'));
-    await PRETEXT_METHODS['context-encoder'](job(config, 'b'));
-    await PRETEXT_METHODS['context-encoder'](job(config, 'c', 6));
+    await trainPretext(job(config, 'a'));
+    await trainPretext(job(config, 'b'));
+    await trainPretext(job(config, 'c', 6));
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => lossColumn(join(root, n))));
     assert.equal(a.length, 4);
     assert.deepEqual(a, b);
@@ -48,14 +49,14 @@ describe('pretext methods (wasm)', function () {
     const counts: number[] = [];
     for (const steps of [1, 5]) {
       const before = tf.memory().numTensors;
-      await PRETEXT_METHODS['context-encoder'](job(pretextConfig({ steps, batchSize: 2, heldoutImages: 2, adversarial: true }), `leak-${steps}`));
+      await trainPretext(job(pretextConfig({ steps, batchSize: 2, heldoutImages: 2, adversarial: true }), `leak-${steps}`));
       counts.push(tf.memory().numTensors - before);
     }
     assert.deepEqual(counts, [0, 0], `tensors left behind after 1 and 5 steps: ${counts}`);
   });
 
   it('trains the joint adversarial loss and logs its terms', async () => {
-    const out = await PRETEXT_METHODS['context-encoder'](job(pretextConfig({ steps: 2, batchSize: 2, logEvery: 1, heldoutImages: 2, adversarial: true }), 'adv'));
+    const out = await trainPretext(job(pretextConfig({ steps: 2, batchSize: 2, logEvery: 1, heldoutImages: 2, adversarial: true }), 'adv'));
     const rows = await lossColumn(join(root, 'adv'));
     for (const row of rows) {
       const [, loss, rec, adv, d] = row.split(',').map(Number);
@@ -68,7 +69,7 @@ describe('pretext methods (wasm)', function () {
   it('writes a reloadable encoder and generator for every method', async () => {
     for (const method of ['context-encoder', 'autoencoder', 'random'] as const) {
       const dir = join(root, `out-${method}`);
-      const out = await PRETEXT_METHODS[method]({ ...job(pretextConfig({ method, steps: 2, batchSize: 2, heldoutImages: 2 }), `out-${method}`) });
+      const out = await trainPretext({ ...job(pretextConfig({ method, steps: 2, batchSize: 2, heldoutImages: 2 }), `out-${method}`) });
       assert.ok(Number.isFinite(out.summary.heldout_masked_l2));
       for (const sub of ['checkpoint', 'generator']) {
         assert.ok((await stat(join(dir, sub, 'weights.bin'))).size > 0);

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { after, before, describe, it } from 'mocha';
+import { trainPretext } from '../helpers/stages.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { writeSyntheticVoc } from '../../src/data/synthetic.js';
 import { UserError } from '../../src/errors.js';
 import type { DatasetConfig, ModelConfig, PretextConfig } from '../../src/experiment/types.js';
-import { PRETEXT_METHODS, type PretextJob } from '../../src/pretext/index.js';
+import type { PretextJob } from '../../src/pretext/index.js';
 import { checkpointStep } from '../helpers/checkpoint.js';
 import { pretextConfig } from '../helpers/config.js';
 
@@ -35,13 +36,13 @@ describe('pretext training checkpoints (wasm)', function () {
 
   it('a run resumed from a checkpoint (adversarial: both networks and both optimizers) ends bit-identical to one that never stopped', async () => {
     const config = pretextConfig({ steps: 3, batchSize: 2, heldoutImages: 2, logEvery: 1, adversarial: true, lambdaRec: 0.9, checkpointEvery: 2 });
-    const straight = await PRETEXT_METHODS['context-encoder'](job(config, 'straight'));
+    const straight = await trainPretext(job(config, 'straight'));
     const file = join(root, 'adv.partial', 'state.bin');
     // The first run leaves its step-2 checkpoint behind (the runner deletes it only once the job folder is in place).
-    await PRETEXT_METHODS['context-encoder'](job(config, 'first', file));
+    await trainPretext(job(config, 'first', file));
     assert.equal(await checkpointStep(file), 2);
     const before = tf.memory().numTensors;
-    const resumed = await PRETEXT_METHODS['context-encoder'](job(config, 'resumed', file));
+    const resumed = await trainPretext(job(config, 'resumed', file));
     assert.equal(tf.memory().numTensors, before, 'restoring a checkpoint leaks no tensors');
     assert.equal(resumed.summary.final_loss, straight.summary.final_loss);
     assert.equal(resumed.summary.heldout_masked_l2, straight.summary.heldout_masked_l2);
@@ -53,21 +54,21 @@ describe('pretext training checkpoints (wasm)', function () {
   it('refuses a truncated checkpoint, one of another network, and one of another job, leaving the file as it was', async () => {
     const config = pretextConfig({ steps: 3, batchSize: 2, heldoutImages: 2, checkpointEvery: 2 });
     const file = join(root, 'cut.partial', 'state.bin');
-    await PRETEXT_METHODS['context-encoder'](job(config, 'cut-0', file));
+    await trainPretext(job(config, 'cut-0', file));
 
     const wide = join(root, 'wide.partial', 'state.bin');
-    await PRETEXT_METHODS['context-encoder'](job(config, 'wide-0', wide, { inputSize: 67, widthMultiplier: 0.25 }));
-    await assert.rejects(PRETEXT_METHODS['context-encoder'](job(config, 'wide-1', wide)), (err: Error) =>
+    await trainPretext(job(config, 'wide-0', wide, { inputSize: 67, widthMultiplier: 0.25 }));
+    await assert.rejects(trainPretext(job(config, 'wide-1', wide)), (err: Error) =>
       err instanceof UserError && err.message.startsWith(`${wide}: training checkpoint is for a different network (generator weight conv1/kernel: shape [11,11,3,24] saved, the network has [11,11,3,12])`),
     );
 
-    await assert.rejects(PRETEXT_METHODS['context-encoder']({ ...job(config, 'other-key', file), resume: { file, key: 'other' } }), (err: Error) =>
+    await assert.rejects(trainPretext({ ...job(config, 'other-key', file), resume: { file, key: 'other' } }), (err: Error) =>
       err instanceof UserError && err.message.startsWith(`${file}: training checkpoint of job k, not of this job (other)`),
     );
 
     const size = (await stat(file)).size;
     await truncate(file, size - 100);
-    await assert.rejects(PRETEXT_METHODS['context-encoder'](job(config, 'cut-1', file)), (err: Error) =>
+    await assert.rejects(trainPretext(job(config, 'cut-1', file)), (err: Error) =>
       err instanceof UserError && err.message.startsWith(`${file}: training checkpoint is damaged (truncated: ${size - 100} bytes, expected ${size}); delete it to restart this job from step 0`),
     );
     assert.equal((await stat(file)).size, size - 100);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { runCheck } from '../../src/report/index.js';
-import { loadResults } from '../../src/report/load-results.js';
+import { loadResults } from '../../src/results/load.js';
 import { Baseline, checkAgainstBaseline, makeBaseline, parseBaseline, readBaseline } from '../../src/results/baseline.js';
 import { writeFixture } from './fixture.js';
 

@@ -6,7 +6,7 @@ import { decode } from 'fast-png';
 import { UserError } from '../../src/errors.js';
 import { buildInpaintingTable, buildTransferTables } from '../../src/report/content.js';
 import { experimentNameFromFile, generateReport, runReport } from '../../src/report/index.js';
-import { aggregate, loadResults } from '../../src/report/load-results.js';
+import { aggregate, loadResults } from '../../src/results/load.js';
 import { groupSamples } from '../../src/report/samples.js';
 import { formatDuration, formatMeanStd, latexEscape } from '../../src/report/tables.js';
 import { writeFixture } from './fixture.js';

@@ -8,19 +8,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../errors.js';
-import { compareMethods, compareProtocols, compareStrings, compareTasks } from './names.js';
+import { keyOf, REQUIRED_COLUMNS, rowsOfJob, seededKeyOf, type MetricKey, type ResultRow } from './format.js';
+import { compareLayers, compareMethods, compareProtocols, compareStrings, compareTasks } from './names.js';
 
-export interface ResultRow {
-  method: string;
-  task: string;
-  /** '' for pretext rows. */
-  protocol: string;
-  seed: number;
-  metric: string;
-  value: number;
-  backend: string;
-  job: string;
-}
+export type { MetricKey, ResultRow } from './format.js';
+export { keyOf } from './format.js';
 
 export interface LogRow {
   step: number;
@@ -38,6 +30,7 @@ export interface JobResult {
   method: string;
   task: string | null;
   protocol: string | null;
+  layer: string | null;
   seed: number;
   backend: string;
   /** Absolute path of the job folder. */
@@ -103,13 +96,11 @@ function numberOrNull(text: string | undefined): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
-const RESULT_COLUMNS = ['method', 'task', 'protocol', 'seed', 'metric', 'value'];
-
 async function readResultsCsv(path: string, shown: string): Promise<ResultRow[]> {
   const records = parseCsv(await readText(path, shown), shown);
   const rows: ResultRow[] = [];
   records.forEach((record, i) => {
-    for (const column of RESULT_COLUMNS) {
+    for (const column of REQUIRED_COLUMNS) {
       if (!(column in record)) throw new UserError(`${shown}: missing column "${column}"; expected the header written by \`bench run\``);
     }
     const seed = numberOrNull(record.seed);
@@ -121,6 +112,7 @@ async function readResultsCsv(path: string, shown: string): Promise<ResultRow[]>
       method: record.method,
       task: record.task,
       protocol: record.protocol ?? '',
+      layer: record.layer ?? '',
       seed,
       metric: record.metric,
       value,
@@ -131,37 +123,40 @@ async function readResultsCsv(path: string, shown: string): Promise<ResultRow[]>
   return rows;
 }
 
-/** The runner appends; a later row for the same (method, task, protocol, seed, metric) supersedes an earlier one. */
-function latestRows(rows: ResultRow[]): ResultRow[] {
-  const byKey = new Map<string, ResultRow>();
-  for (const row of rows) byKey.set([row.method, row.task, row.protocol, row.seed, row.metric].join('\u0000'), row);
-  return [...byKey.values()].sort(
-    (a, b) =>
-      compareMethods(a.method, b.method) ||
-      compareTasks(a.task, b.task) ||
-      compareProtocols(a.protocol, b.protocol) ||
-      compareStrings(a.metric, b.metric) ||
-      a.seed - b.seed,
+/** The stable order of result keys: every table, chart and check walks them in it. */
+export function compareKeys(a: MetricKey, b: MetricKey): number {
+  return (
+    compareMethods(a.method, b.method) ||
+    compareTasks(a.task, b.task) ||
+    compareProtocols(a.protocol, b.protocol) ||
+    compareLayers(a.layer, b.layer) ||
+    compareStrings(a.metric, b.metric)
   );
 }
 
+/** The runner appends; a later row with the same key and seed supersedes an earlier one. */
+function latestRows(rows: ResultRow[]): ResultRow[] {
+  const byKey = new Map<string, ResultRow>();
+  for (const row of rows) byKey.set(seededKeyOf(row), row);
+  return [...byKey.values()].sort((a, b) => compareKeys(a, b) || a.seed - b.seed);
+}
+
 function rowsFromJobs(jobs: JobResult[]): ResultRow[] {
-  const rows: ResultRow[] = [];
-  for (const job of jobs) {
-    for (const [metric, value] of Object.entries(job.summary)) {
-      rows.push({
-        method: job.method,
-        task: job.stage === 'pretext' ? 'pretext' : (job.task ?? ''),
-        protocol: job.protocol ?? '',
-        seed: job.seed,
-        metric,
-        value,
-        backend: job.backend,
-        job: job.id,
-      });
-    }
-  }
-  return rows;
+  return jobs.flatMap((job) =>
+    rowsOfJob({
+      id: job.id,
+      stage: job.stage,
+      method: job.method,
+      task: job.task ?? undefined,
+      protocol: job.protocol ?? undefined,
+      layer: job.layer ?? undefined,
+      seed: job.seed,
+      backend: job.backend,
+      summary: job.summary,
+      wallSeconds: 0,
+      imgPerSec: 0,
+    }),
+  );
 }
 
 /** Job folders: those plan.json lists (the current plan), else every folder holding a metrics.json. */
@@ -221,6 +216,7 @@ async function loadJobs(root: string, shown: string): Promise<JobResult[]> {
       method: raw.method,
       task: typeof raw.task === 'string' ? raw.task : null,
       protocol: typeof raw.protocol === 'string' ? raw.protocol : null,
+      layer: typeof raw.layer === 'string' ? raw.layer : null,
       seed: raw.seed,
       backend: typeof raw.backend === 'string' ? raw.backend : '',
       dir,
@@ -254,23 +250,12 @@ function readLog(text: string, shown: string): LogRow[] {
 
 // ---- Seeds -> mean ± std ----
 
-export interface MetricKey {
-  method: string;
-  task: string;
-  protocol: string;
-  metric: string;
-}
-
 export interface Aggregate extends MetricKey {
   mean: number;
   /** Sample standard deviation (n - 1); 0 when n < 2. */
   std: number;
   n: number;
   seeds: number[];
-}
-
-export function keyOf(k: MetricKey): string {
-  return [k.method, k.task, k.protocol, k.metric].join('\u0000');
 }
 
 export function mean(values: readonly number[]): number {
@@ -283,11 +268,11 @@ export function sampleStd(values: readonly number[]): number {
   return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
 }
 
-/** One Aggregate per (method, task, protocol, metric), over seeds, in the report's stable order. */
+/** One Aggregate per result key (method, task, protocol, layer, metric), over seeds, in the report's stable order. */
 export function aggregate(rows: readonly ResultRow[]): Map<string, Aggregate> {
   const groups = new Map<string, { key: MetricKey; values: number[]; seeds: number[] }>();
   for (const row of rows) {
-    const key = { method: row.method, task: row.task, protocol: row.protocol, metric: row.metric };
+    const key = { method: row.method, task: row.task, protocol: row.protocol, layer: row.layer, metric: row.metric };
     const id = keyOf(key);
     let group = groups.get(id);
     if (!group) groups.set(id, (group = { key, values: [], seeds: [] }));

@@ -1,17 +1,20 @@
 /**
- * The two transfer protocols. `frozen`: the pretext encoder's weights stay
- * fixed and only a freshly initialised head trains on a named layer's
- * output. `finetune`: the encoder trains too (from `finetuneFrom` up), at a
- * scaled learning rate. The encoder always arrives as a checkpoint on disk.
+ * What every task that trains a head on encoder features shares: the
+ * pretext encoder cut at a layer, with the variables the job's protocol
+ * trains (src/downstream/protocols decides which layers), one optimiser step
+ * over head and encoder, the checkpointed loop and data-dependent rescaling.
+ * The encoder always arrives as a checkpoint on disk.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../engine/checkpoint.js';
+// Saved generators (and other encoders) name our custom layer classes; this registers them before loading.
+import '../models/custom-layers.js';
 import { ResumableLoop, type Stateful } from '../engine/resumable-loop.js';
 import { UserError } from '../errors.js';
-import type { EncoderLayer } from '../experiment/types.js';
+import { ENCODER_LAYERS, type EncoderLayer } from '../models/encoders/layers.js';
+import type { DownstreamCommonConfig, TransferConfig } from './config.js';
+import type { ProtocolSpec } from './protocols/registry.js';
 import type { DownstreamJob } from './types.js';
-
-const ENCODER_LAYERS: EncoderLayer[] = ['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'conv4', 'conv5', 'pool5'];
 
 export interface TransferEncoder {
   /** Image [S,S,3] in [-1, 1] -> the chosen layer's output. */
@@ -19,10 +22,10 @@ export interface TransferEncoder {
   inputSize: number;
   /** [height, width, channels] of the chosen layer's output. */
   featureShape: [number, number, number];
-  /** Encoder variables the protocol trains (empty for frozen). */
+  /** Encoder variables the protocol trains (empty when it keeps the encoder fixed). */
   trainable: tf.Variable[];
-  /** Whether the protocol trains the encoder. */
-  finetune: boolean;
+  /** Whether the protocol trains the encoder; when not, its features can be computed once. */
+  trainsEncoder: boolean;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface TransferEncoder {
  * to a larger or smaller input, as Fast R-CNN and FCN run on bigger images
  * than the pretext crops; weights are shared, not copied.
  */
-export async function loadTransferEncoder(job: DownstreamJob, layer: EncoderLayer, inputSize?: number): Promise<TransferEncoder> {
+export async function loadTransferEncoder(job: DownstreamJob<DownstreamCommonConfig>, protocol: ProtocolSpec, layer: EncoderLayer, inputSize?: number): Promise<TransferEncoder> {
   const full = await loadModel(job.encoderDir);
   if (!full.layers.some((l) => l.name === layer)) {
     throw new UserError(`${job.encoderDir}: the encoder has no layer "${layer}"; use one of ${ENCODER_LAYERS.join(', ')}`);
@@ -51,19 +54,9 @@ export async function loadTransferEncoder(job: DownstreamJob, layer: EncoderLaye
   // model.dispose() free their weights when the job ends.
   full.dispose();
   const [, h, w, c] = out.shape as number[];
-  const finetune = job.protocol === 'finetune';
-  let trainable: tf.Variable[] = [];
-  if (finetune) {
-    const from = ENCODER_LAYERS.indexOf(job.config.finetuneFrom ?? 'conv1');
-    const upTo = ENCODER_LAYERS.indexOf(layer);
-    trainable = model.layers
-      .filter((l) => {
-        const i = ENCODER_LAYERS.indexOf(l.name as EncoderLayer);
-        return i >= from && i <= upTo;
-      })
-      .flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable));
-  }
-  return { model, inputSize: size, featureShape: [h, w, c], trainable, finetune };
+  const trained: string[] = protocol.trainedLayers(job.config, layer);
+  const trainable = model.layers.filter((l) => trained.includes(l.name)).flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable));
+  return { model, inputSize: size, featureShape: [h, w, c], trainable, trainsEncoder: trained.length > 0 };
 }
 
 /**
@@ -124,7 +117,7 @@ export class TransferOptimizer {
  * so call this once those are done and right before the first step.
  */
 export async function startTransferLoop(
-  job: DownstreamJob,
+  job: DownstreamJob<TransferConfig>,
   encoder: TransferEncoder,
   optimizer: TransferOptimizer,
   head: { model: tf.LayersModel } | { variables: tf.Variable[] },
@@ -138,7 +131,7 @@ export async function startTransferLoop(
     steps: config.steps,
     lr: config.lr,
     parts: {
-      models: { ...('model' in head ? { head: head.model } : {}), ...(encoder.finetune ? { encoder: encoder.model } : {}) },
+      models: { ...('model' in head ? { head: head.model } : {}), ...(encoder.trainsEncoder ? { encoder: encoder.model } : {}) },
       variables: 'variables' in head ? { head: head.variables } : {},
       optimizers: optimizer.optimizers,
     },

@@ -1,9 +1,10 @@
 /**
- * Atomic writes: every file goes to a temp name in the same folder and is
- * renamed into place, so an interrupted run never leaves a half-written file
- * that a later run would trust.
+ * Plain file helpers, below every other module that writes. Atomic writes:
+ * every file goes to a temp name in the same folder and is renamed into
+ * place, so an interrupted run never leaves a half-written file that a later
+ * run would trust.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 let counter = 0;
@@ -48,5 +49,15 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** Whether a file or folder exists (and is reachable). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Display names and a stable order for methods, tasks and metrics. Every table,
+ * Display names and a stable order for methods, tasks, layers and metrics. Every table,
  * chart and check walks keys in this order so a report regenerates
  * byte-identically and reads like the paper (baselines first, ours last).
  */
@@ -54,6 +54,17 @@ function byListThenName(order: readonly string[]): (a: string, b: string) => num
 export const compareMethods = byListThenName(METHOD_ORDER);
 export const compareTasks = byListThenName(TASK_ORDER);
 export const compareProtocols = byListThenName(PROTOCOL_ORDER);
+
+/**
+ * Encoder layers by depth, the number in their name (conv1 < pool1 < conv2 ...),
+ * a layer before the pooling that follows it; '' (no layer) first. Results
+ * know layer names only as strings: the encoders that define them sit above.
+ */
+export function compareLayers(a: string, b: string): number {
+  const depth = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? -1);
+  const pooling = (name: string) => (name.startsWith('pool') ? 1 : 0);
+  return depth(a) - depth(b) || pooling(a) - pooling(b) || compareStrings(a, b);
+}
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,0 +1,6 @@
+/** Every dataset format: a new one is one file plus one line here. */
+import './voc.js';
+import './folder.js';
+
+export { DATASET_FORMATS, openDataset, registerDatasetFormat } from './registry.js';
+export type { DatasetCapabilities, DatasetFormatSpec, DatasetHandle, ListOptions, SampleRef } from './types.js';

@@ -1,0 +1,37 @@
+/**
+ * Transfer protocols describe themselves: a new protocol is one file calling
+ * registerProtocol plus one line in ./index.ts. A protocol decides which
+ * encoder layers train with the head; the tasks ask it, never its name.
+ */
+import type { EncoderLayer } from '../../models/encoders/layers.js';
+import { Registry, type ConfigFragment } from '../../registry/registry.js';
+import type { DownstreamCommonConfig } from '../config.js';
+
+export interface ProtocolSpec {
+  name: string;
+  /** One line for the schema, the README and the report's note. */
+  description: string;
+  /** The protocol's own fields of a downstream entry (in a job's key only when the job runs this protocol). */
+  config: ConfigFragment;
+  /** Tasks it applies to; absent: every task that trains through protocols. */
+  tasks?: string[];
+  /**
+   * The encoder layers whose weights train with the head, given the layer
+   * the task reads (input to output order); empty keeps the encoder fixed,
+   * which lets tasks compute its features once.
+   */
+  trainedLayers(config: DownstreamCommonConfig, layer: EncoderLayer): EncoderLayer[];
+  /** Problems of an entry running this protocol at `layer`, as "field: message". */
+  check?(config: DownstreamCommonConfig, layer: EncoderLayer): string[];
+}
+
+export const PROTOCOLS = new Registry<ProtocolSpec>('protocol', 'src/downstream/protocols/index.ts');
+
+export function registerProtocol(spec: ProtocolSpec): ProtocolSpec {
+  return PROTOCOLS.register(spec);
+}
+
+/** The protocols a task can run. */
+export function protocolsFor(task: string): ProtocolSpec[] {
+  return PROTOCOLS.all().filter((p) => p.tasks === undefined || p.tasks.includes(task));
+}

@@ -1,0 +1,204 @@
+/**
+ * The experiment's JSON Schema, built from the registries: each pretext
+ * method, task, protocol, dataset format and encoder contributes its own
+ * fields, so a new one never edits the schema. src/experiment/schema.json is
+ * this schema written out for editors (`npm run schema`; a test keeps it
+ * current); validation always uses the live one, which also holds entries
+ * registered at run time (e.g. by tests).
+ */
+import { DATASET_FORMATS } from '../data/formats/index.js';
+import { CHECKPOINT_EVERY_FIELD, DEFAULT_LAYER } from '../downstream/config.js';
+import { DOWNSTREAM_TASKS, protocolsFor } from '../downstream/index.js';
+import { DEFAULT_ENCODER, ENCODER_LAYERS, ENCODERS } from '../models/encoders/index.js';
+import { COMMON_PRETEXT_FIELDS } from '../pretext/config.js';
+import { PRETEXT_METHODS } from '../pretext/index.js';
+import type { ConfigFragment, JsonSchema } from '../registry/registry.js';
+
+/** One branch per registered entry: when `field` names it, its fields (and only they) are allowed. */
+function branches(field: string, entries: { name: string; fields: ConfigFragment; isDefault?: boolean }[]): JsonSchema[] {
+  return entries.map(({ name, fields, isDefault }) => ({
+    // The default entry's branch also applies when the field is absent.
+    if: { properties: { [field]: { const: name } }, ...(isDefault ? {} : { required: [field] }) },
+    then: {
+      properties: { [field]: {}, ...fields.properties },
+      ...(fields.required && fields.required.length > 0 ? { required: fields.required } : {}),
+      additionalProperties: false,
+    },
+  }));
+}
+
+function merge(...fragments: ConfigFragment[]): ConfigFragment {
+  return {
+    properties: Object.assign({}, ...fragments.map((f) => f.properties)),
+    required: fragments.flatMap((f) => f.required ?? []),
+    paths: fragments.flatMap((f) => f.paths ?? []),
+  };
+}
+
+function datasetSchema(): JsonSchema {
+  const common: ConfigFragment = {
+    properties: {
+      root: { type: 'string', minLength: 1 },
+      onBadSample: {
+        enum: ['stop', 'skip'],
+        description:
+          'A sample that cannot be read (image missing, truncated or not an image; annotation XML malformed or incomplete; label map of the wrong size or labels): stop naming the file (default), or skip it and report every skipped file in the job\'s metrics.json and at the end of the run.',
+      },
+    },
+  };
+  const synthesize: ConfigFragment = {
+    properties: {
+      synthesize: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['images', 'size', 'seed'],
+        description: 'Generate a synthetic dataset at root when it is not there yet (formats that can synthesize).',
+        properties: {
+          images: { type: 'integer', minimum: 8 },
+          size: { type: 'integer', minimum: 32, maximum: 1024 },
+          seed: { type: 'integer', minimum: 0 },
+          classes: { type: 'integer', minimum: 2, maximum: 20 },
+        },
+      },
+    },
+  };
+  const formats = DATASET_FORMATS.all();
+  return {
+    type: 'object',
+    required: ['format', 'root'],
+    properties: {
+      format: { enum: formats.map((f) => f.name), description: formats.map((f) => `${f.name}: ${f.description}`).join('; ') },
+    },
+    allOf: branches(
+      'format',
+      formats.map((f) => ({ name: f.name, fields: merge(common, f.synthesize ? synthesize : { properties: {} }, f.config ?? { properties: {} }) })),
+    ),
+  };
+}
+
+function modelSchema(): JsonSchema {
+  const common: ConfigFragment = {
+    properties: {
+      inputSize: { type: 'integer', minimum: 67, maximum: 512, default: 227, description: 'Encoder input side in pixels (AlexNet: 227).' },
+      decoderWidths: {
+        type: 'array',
+        minItems: 5,
+        maxItems: 5,
+        items: { type: 'integer', minimum: 1 },
+        description: 'Channels of the five up-convolutions; the last is 3 (RGB).',
+      },
+    },
+  };
+  const encoders = ENCODERS.all();
+  return {
+    type: 'object',
+    properties: {
+      encoder: { enum: encoders.map((e) => e.name), description: `Default ${DEFAULT_ENCODER}. ${encoders.map((e) => `${e.name}: ${e.description}`).join('; ')}` },
+    },
+    allOf: branches(
+      'encoder',
+      encoders.map((e) => ({ name: e.name, fields: merge(common, e.config), isDefault: e.name === DEFAULT_ENCODER })),
+    ),
+  };
+}
+
+function pretextSchema(): JsonSchema {
+  const methods = PRETEXT_METHODS.all();
+  return {
+    type: 'object',
+    required: ['method'],
+    properties: { method: { enum: methods.map((m) => m.name), description: methods.map((m) => `${m.name}: ${m.description}`).join('; ') } },
+    allOf: branches(
+      'method',
+      methods.map((m) => ({ name: m.name, fields: merge(COMMON_PRETEXT_FIELDS, m.config) })),
+    ),
+  };
+}
+
+/** The fields every downstream entry of `task` may have: common, the task's, and those of the protocols it can run. */
+export function downstreamFields(task: string): ConfigFragment {
+  const spec = DOWNSTREAM_TASKS.get(task);
+  const common: ConfigFragment = {
+    properties: { dataset: { type: 'string', description: 'A key of datasets; defaults to the first.' }, checkpointEvery: CHECKPOINT_EVERY_FIELD },
+  };
+  const parts = [common, spec.config];
+  if (spec.usesProtocols) {
+    const protocols = protocolsFor(task);
+    const names = protocols.map((p) => p.name);
+    parts.push({
+      properties: {
+        protocols: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: names },
+          default: [names.includes('frozen') ? 'frozen' : names[0]],
+          description: protocols.map((p) => `${p.name}: ${p.description}`).join('; '),
+        },
+      },
+    });
+    parts.push(...protocols.map((p) => p.config));
+  }
+  if (spec.layer === 'chosen') {
+    parts.push({
+      properties: {
+        layer: { enum: [...ENCODER_LAYERS], description: `The encoder layer whose output feeds the head (default ${DEFAULT_LAYER}).` },
+        layers: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: [...ENCODER_LAYERS] },
+          description: 'Several layers, one job each (a layer column in results.csv and the report); instead of layer.',
+        },
+      },
+    });
+  }
+  return merge(...parts);
+}
+
+function downstreamSchema(): JsonSchema {
+  const tasks = DOWNSTREAM_TASKS.all();
+  return {
+    type: 'object',
+    required: ['task'],
+    properties: { task: { enum: tasks.map((t) => t.name), description: tasks.map((t) => `${t.name}: ${t.description}`).join('; ') } },
+    allOf: branches(
+      'task',
+      tasks.map((t) => ({ name: t.name, fields: downstreamFields(t.name) })),
+    ),
+  };
+}
+
+export function buildExperimentSchema(): JsonSchema {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://context-encoder-bench/experiment.schema.json',
+    title: 'context-encoder-bench experiment',
+    description: "Pretext methods x downstream tasks x seeds. Paths are relative to the experiment file's folder. Generated from the registries (npm run schema).",
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'seeds', 'datasets', 'model', 'pretext'],
+    properties: {
+      $schema: { type: 'string' },
+      name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$', description: 'Names results/<name>/ and reports/<name>/.' },
+      description: { type: 'string' },
+      seeds: {
+        type: 'array',
+        minItems: 1,
+        uniqueItems: true,
+        items: { type: 'integer', minimum: 0, maximum: 2147483647 },
+        description: 'Every job runs once per seed; the seed derives every random stream of that job.',
+      },
+      datasets: { type: 'object', minProperties: 1, additionalProperties: { $ref: '#/definitions/dataset' } },
+      model: { $ref: '#/definitions/model' },
+      pretext: { type: 'array', minItems: 1, items: { $ref: '#/definitions/pretext' } },
+      downstream: { type: 'array', items: { $ref: '#/definitions/downstream' } },
+    },
+    definitions: {
+      dataset: datasetSchema(),
+      model: modelSchema(),
+      pretext: pretextSchema(),
+      downstream: downstreamSchema(),
+    },
+  };
+}

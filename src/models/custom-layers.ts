@@ -1,0 +1,8 @@
+/**
+ * Importing this module registers every custom layer class our models use
+ * (tfjs resolves a saved model's layers by class name; each class registers
+ * itself where it is defined), so code that loads a checkpoint imports this
+ * instead of the engine knowing about models.
+ */
+import './channelwise-dense.js';
+import './resize.js';

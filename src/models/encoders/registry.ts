@@ -1,0 +1,29 @@
+/**
+ * Encoders describe themselves: a new encoder is one file calling
+ * registerEncoder plus one line in ./index.ts. Every encoder names its layers
+ * from ENCODER_LAYERS, so transfer, fine-tuning and results work unchanged.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { Registry, type ConfigFragment } from '../../registry/registry.js';
+import type { ModelConfig } from '../config.js';
+
+export interface EncoderSpec {
+  name: string;
+  /** One line for the schema and README. */
+  description: string;
+  /** Fields of the experiment's `model` entry this encoder reads (besides encoder, inputSize, decoderWidths). */
+  config: ConfigFragment;
+  /** Smallest square input side it accepts. */
+  minInputSize: number;
+  /** Applies the encoder's layers, named from ENCODER_LAYERS, to `input` ([S,S,3]); returns the last (pool5). */
+  features(input: tf.SymbolicTensor, opts: { inputSize: number; seed: number; model: ModelConfig }): tf.SymbolicTensor;
+}
+
+export const ENCODERS = new Registry<EncoderSpec>('encoder', 'src/models/encoders/index.ts');
+
+/** The encoder of a model entry that names none: the paper's. */
+export const DEFAULT_ENCODER = 'alexnet';
+
+export function registerEncoder(spec: EncoderSpec): EncoderSpec {
+  return ENCODERS.register(spec);
+}
