@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { CIFAR10_RECORD_BYTES, readCifar10Classes, readCifar10Split } from '../../src/data/cifar10-binary.js';
+import { openDataset } from '../../src/data/formats/index.js';
+import { loadImageBank } from '../../src/data/batches.js';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -49,5 +51,19 @@ describe('CIFAR-10 binary release', () => {
     await assert.rejects(readCifar10Split(badLabel, 'test', 10), /test_batch\.bin#0: label byte 12 but batches\.meta\.txt names 10 classes/);
     await assert.rejects(readCifar10Split('/nonexistent', 'test', 10), /test_batch\.bin: not found; download cifar-10-binary\.tar\.gz/);
     await assert.rejects(readCifar10Split(badLabel, 'val', 10), /split "val": the cifar10 format has the splits train and test/);
+  });
+
+  it('is the cifar10 dataset format: labelled samples whose pixels load like any image', async () => {
+    const root = writeRelease({ test_batch: [record(4, (y, x, c) => (c === 0 ? 255 : 0)), record(2, () => 0)] });
+    const ds = await openDataset({ format: 'cifar10', root });
+    assert.deepEqual(ds.classes, CLASSES);
+    const test = await ds.list('test');
+    assert.deepEqual(test.map((s) => s.labels), [[4], [2]]);
+    assert.equal(test[1].source, join(root, 'test_batch.bin') + '#1');
+    // Pure red at 32 px: every pixel (1, -1, -1) in [-1, 1].
+    const bank = await loadImageBank(test, 32);
+    assert.deepEqual([...bank.images[0].subarray(0, 6)], [1, -1, -1, 1, -1, -1]);
+    assert.ok(bank.images[1].every((v) => v === -1));
+    await assert.rejects(openDataset({ format: 'cifar10', root: join(root, 'missing') }), /CIFAR-10 folder not found; download cifar-10-binary\.tar\.gz/);
   });
 });

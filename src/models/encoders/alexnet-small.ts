@@ -14,7 +14,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../engine/random.js';
 import { UserError } from '../../errors.js';
-import { heNormal, type AlexNetWidths } from '../alexnet.js';
+import { alexnetWidths, heNormal, type AlexNetWidths } from '../alexnet.js';
+import { registerEncoder } from './registry.js';
 
 export const SMALL_ALEXNET_MIN_INPUT = 32;
 export const SMALL_ALEXNET_MAX_INPUT = 96;
@@ -115,3 +116,15 @@ export function foldBatchNorm(trained: tf.LayersModel, cfg: Omit<SmallAlexNetCon
   }
   return plain;
 }
+
+registerEncoder({
+  name: 'alexnet-small',
+  description: `AlexNet-shaped (same layers and names) for ${SMALL_ALEXNET_MIN_INPUT}-${SMALL_ALEXNET_MAX_INPUT} px inputs such as CIFAR-10: conv1 5x5/2 at 32 px, 'same' padding, pool5 2x2`,
+  config: {
+    properties: {
+      widthMultiplier: { type: 'number', exclusiveMinimum: 0, maximum: 4, default: 1, description: "Scales AlexNet's 96-256-384-384-256 channel widths." },
+    },
+  },
+  minInputSize: SMALL_ALEXNET_MIN_INPUT,
+  features: (input, { inputSize, seed, model }) => smallAlexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed }),
+});
