@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,9 +38,27 @@ function experiment(root: string, classificationSteps = 5): object {
 
 describe('bench CLI and the experiment runner', function () {
   let root: string;
+  /** Finished pretext jobs of the tiny experiment (results root holding tiny/), which tests read or copy but never change. */
+  let fixture: string;
+
+  /** A results root of the test's own, starting as a copy of the fixture: no test depends on another's leftovers or order. */
+  async function ownResults(name: string): Promise<string> {
+    const dir = join(root, name);
+    await cp(fixture, dir, { recursive: true });
+    return dir;
+  }
+
+  async function pretextDir(results: string, prefix: string): Promise<string> {
+    const pretext = join(results, 'tiny', 'pretext');
+    return join(pretext, (await readdir(pretext)).find((d) => d.startsWith(prefix))!);
+  }
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'ceb-cli-'));
+    fixture = join(root, 'fixture');
+    const file = join(root, 'fixture.json');
+    await writeFile(file, JSON.stringify({ ...experiment(root), downstream: [] }));
+    await runExperiment(file, { backend: 'wasm', resultsRoot: fixture });
   });
 
   after(() => rm(root, { recursive: true, force: true }));
@@ -53,14 +71,17 @@ describe('bench CLI and the experiment runner', function () {
   });
 
   it('exits 2 listing every schema error with its JSON path, before any work', async () => {
-    const file = join(root, 'bad.json');
-    await writeFile(file, JSON.stringify({ ...experiment(root), seeds: ['x'], pretext: [{ method: 'random', steps: -2 }] }));
-    const r = bench(['run', file, '--backend', 'wasm'], root);
+    // A folder of its own: the fixture has synthesized a dataset under root.
+    const dir = join(root, 'schema-errors');
+    await mkdir(dir);
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ ...experiment(dir), seeds: ['x'], pretext: [{ method: 'random', steps: -2 }] }));
+    const r = bench(['run', file, '--backend', 'wasm'], dir);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /bad\.json \/seeds\/0: must be integer/);
     assert.match(r.stderr, /bad\.json \/pretext\/0\/steps: must be >= 0/);
-    assert.equal(existsSync(join(root, 'results')), false);
-    assert.equal(existsSync(join(root, 'voc')), false);
+    assert.equal(existsSync(join(dir, 'results')), false);
+    assert.equal(existsSync(join(dir, 'voc')), false);
   });
 
   it('exits 2 with the line and column of a JSON syntax error, writing nothing', async () => {
@@ -86,7 +107,7 @@ describe('bench CLI and the experiment runner', function () {
   it('runs every job once, reuses them all on a second run, and reruns only a changed task', async () => {
     const file = join(root, 'tiny.json');
     await writeFile(file, JSON.stringify(experiment(root)));
-    const results = join(root, 'results');
+    const results = join(root, 'results-run');
     const first = await runExperiment(file, { backend: 'wasm', resultsRoot: results });
     assert.equal(first.ran.length, 6);
     assert.equal(first.reused.length, 0);
@@ -117,7 +138,7 @@ describe('bench CLI and the experiment runner', function () {
     base.downstream = [];
     const file = join(root, 'other.json');
     await writeFile(file, JSON.stringify(base));
-    const results = join(root, 'results');
+    const results = await ownResults('results-copy');
     const run = await runExperiment(file, { backend: 'wasm', resultsRoot: results });
     assert.equal(run.ran.length, 0);
     assert.equal(run.reused.length, 2);
@@ -127,11 +148,10 @@ describe('bench CLI and the experiment runner', function () {
   });
 
   it('bench inpaint fills one image and prints L1, L2 and PSNR', async () => {
-    const pretext = join(root, 'results', 'tiny', 'pretext');
-    const ce = (await readdir(pretext)).find((d) => d.startsWith('context-encoder-'))!;
+    const ce = await pretextDir(fixture, 'context-encoder-');
     const image = join(root, 'voc', 'JPEGImages', '000001.jpg');
     const out = join(root, 'filled.png');
-    const r = bench(['inpaint', '--checkpoint', join(pretext, ce), '--image', image, '--out', out, '--backend', 'wasm'], root);
+    const r = bench(['inpaint', '--checkpoint', ce, '--image', image, '--out', out, '--backend', 'wasm'], root);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^l1 0\.\d{4} {2}l2 0\.\d{4} {2}psnr \d+\.\d\d dB/);
     const png = decode(await readFile(out));
@@ -140,9 +160,7 @@ describe('bench CLI and the experiment runner', function () {
   });
 
   it('bench inpaint refuses a checkpoint of another network (the encoder) with one line, exit 2', async () => {
-    const pretext = join(root, 'results', 'tiny', 'pretext');
-    const ce = (await readdir(pretext)).find((d) => d.startsWith('context-encoder-'))!;
-    const encoder = join(pretext, ce, 'checkpoint');
+    const encoder = join(await pretextDir(fixture, 'context-encoder-'), 'checkpoint');
     const out = join(root, 'never.png');
     const r = bench(['inpaint', '--checkpoint', encoder, '--image', join(root, 'voc', 'JPEGImages', '000001.jpg'), '--out', out, '--backend', 'wasm'], root);
     assert.equal(r.status, 2);
@@ -152,9 +170,8 @@ describe('bench CLI and the experiment runner', function () {
   });
 
   it('a damaged pretext checkpoint stops the downstream job that reads it, and is not silently retrained', async () => {
-    const results = join(root, 'results');
-    const pretext = join(results, 'tiny', 'pretext');
-    const random = join(pretext, (await readdir(pretext)).find((d) => d.startsWith('random-'))!);
+    const results = await ownResults('results-damaged');
+    const random = await pretextDir(results, 'random-');
     const weights = join(random, 'checkpoint', 'weights.bin');
     await truncate(weights, 64);
     const file = join(root, 'tiny.json');

@@ -1,5 +1,6 @@
 /**
- * "One file plus one line": a dataset format, a pretext method and a protocol
+ * "One file plus one line": a dataset format, a pretext method and two
+ * protocols (one choosing what trains, one fitting on features as kNN would)
  * registered from this test file alone (no other source file knows them) run
  * through load -> plan -> run -> results.csv -> report, and the load-time
  * checks derived from what they declare refuse what they cannot do. An entry
@@ -90,6 +91,37 @@ function registerTopOnly(): void {
   });
 }
 
+/**
+ * Test-only protocol that fits on features (as kNN would): each test image
+ * scores a class by minus its squared distance to that class's mean training feature.
+ */
+function registerNearestMean(): void {
+  registerProtocol({
+    name: 'test-nearest-mean',
+    description: 'nearest class mean on frozen features (tests)',
+    config: { properties: {} },
+    trainedLayers: () => [],
+    fitFeatures({ features, labels, featureSize }) {
+      const classes = labels[0].length;
+      const means = Array.from({ length: classes }, (_, k) => {
+        const rows = labels.map((l, i) => (l[k] === 1 ? i : -1)).filter((i) => i >= 0);
+        return Float64Array.from({ length: featureSize }, (_, f) => rows.reduce((sum, i) => sum + features[i * featureSize + f], 0) / rows.length);
+      });
+      return (test, count) => {
+        const scores = new Float32Array(count * classes);
+        for (let i = 0; i < count; i++) {
+          for (let k = 0; k < classes; k++) {
+            let d = 0;
+            for (let f = 0; f < featureSize; f++) d += (test[i * featureSize + f] - means[k][f]) ** 2;
+            scores[i * classes + k] = -d;
+          }
+        }
+        return scores;
+      };
+    },
+  });
+}
+
 function experimentJson(root: string, downstream: object[]): object {
   return {
     name: 'plugins',
@@ -101,7 +133,7 @@ function experimentJson(root: string, downstream: object[]): object {
   };
 }
 
-describe('registries: a format, a pretext method and a protocol from one test file each run end to end', function () {
+describe('registries: a format, a pretext method and protocols from one test file run end to end', function () {
   let root: string;
 
   before(async () => {
@@ -111,32 +143,43 @@ describe('registries: a format, a pretext method and a protocol from one test fi
     registerMemoryFormat();
     registerNoiseInit();
     registerTopOnly();
+    registerNearestMean();
   });
 
   after(async () => {
     DATASET_FORMATS.unregister('test-memory');
     PRETEXT_METHODS.unregister('test-noise-init');
     PROTOCOLS.unregister('test-top-only');
+    PROTOCOLS.unregister('test-nearest-mean');
     await rm(root, { recursive: true, force: true });
   });
 
   it('plans, runs, writes results.csv and reports one result per protocol and layer', async () => {
     const file = join(root, 'plugins.json');
-    const classification = { task: 'classification', protocols: ['frozen', 'test-top-only'], layers: ['conv3', 'pool5'], steps: 2, batchSize: 4, headWidths: [8] };
+    const classification = { task: 'classification', protocols: ['frozen', 'test-top-only', 'test-nearest-mean'], layers: ['conv3', 'pool5'], steps: 2, batchSize: 4, headWidths: [8] };
     await writeFile(file, JSON.stringify(experimentJson(join(root, 'mem'), [classification])));
     const results = join(root, 'results');
     const summary = await runExperiment(file, { backend: 'wasm', resultsRoot: results });
-    assert.equal(summary.ran.length, 5, summary.ran.join(', '));
+    assert.equal(summary.ran.length, 7, summary.ran.join(', '));
 
     const rows = parse(await readFile(join(results, 'plugins', 'results.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     const pretext = rows.filter((r) => r.task === 'pretext').map((r) => [r.method, r.metric, r.value, r.layer]);
     assert.deepEqual(pretext, [['test-noise-init', 'images_seen', '10', '']]);
     const keys = rows.filter((r) => r.task === 'classification' && r.metric === 'accuracy').map((r) => `${r.protocol}@${r.layer}`);
-    assert.deepEqual(keys.sort(), ['frozen@conv3', 'frozen@pool5', 'test-top-only@conv3', 'test-top-only@pool5']);
+    assert.deepEqual(keys.sort(), ['frozen@conv3', 'frozen@pool5', 'test-nearest-mean@conv3', 'test-nearest-mean@pool5', 'test-top-only@conv3', 'test-top-only@pool5']);
+    // Dark and bright noise are apart in any feature space: the nearest class mean gets every test image right.
+    assert.deepEqual(rows.filter((r) => r.protocol === 'test-nearest-mean' && r.metric === 'accuracy').map((r) => r.value), ['1', '1']);
 
     const loaded = await loadResults('plugins', results);
     const stats = [...aggregate(loaded.rows).values()].filter((s) => s.task === 'classification' && s.metric === 'mAP');
-    assert.deepEqual(stats.map((s) => `${s.protocol}@${s.layer}`), ['frozen@conv3', 'frozen@pool5', 'test-top-only@conv3', 'test-top-only@pool5']);
+    assert.deepEqual(stats.map((s) => `${s.protocol}@${s.layer}`), [
+      'frozen@conv3',
+      'frozen@pool5',
+      'test-nearest-mean@conv3',
+      'test-nearest-mean@pool5',
+      'test-top-only@conv3',
+      'test-top-only@pool5',
+    ]);
 
     await generateReport('plugins', { resultsRoot: results, reportsRoot: join(root, 'reports') });
     const tables = await readFile(join(root, 'reports', 'plugins', 'tables.md'), 'utf8');
@@ -150,9 +193,10 @@ describe('registries: a format, a pretext method and a protocol from one test fi
       '/downstream/0/task: inpainting scores a generator, which pretext method "test-noise-init" (/pretext/0) does not produce; remove the task or that method',
     ]);
     assert.deepEqual(problems([{ task: 'detection' }]), ['/downstream/0/dataset: detection needs object boxes, which only datasets of format "voc" have; "mem" is format "test-memory"']);
-    assert.deepEqual(problems([{ task: 'segmentation', protocols: ['test-top-only'] }]), [
-      '/downstream/0/protocols/0: must be one of "frozen", "finetune"',
-    ].map((p) => `${p} (got "test-top-only")`));
+    // test-top-only names classification only; test-nearest-mean fits on features, which segmentation does not take.
+    for (const protocol of ['test-top-only', 'test-nearest-mean']) {
+      assert.deepEqual(problems([{ task: 'segmentation', protocols: [protocol] }]), [`/downstream/0/protocols/0: must be one of "frozen", "finetune" (got "${protocol}")`]);
+    }
     assert.deepEqual(problems([{ task: 'classification', layers: ['conv3', 'pool5'] }, { task: 'classification', layer: 'pool5', lr: 0.1 }]), [
       '/downstream/1: gives the same results as /downstream/0/layers/1 (classification/frozen at layer pool5), which would overwrite each other; results are keyed by task, protocol and layer: merge the entries or change one',
     ]);

@@ -8,7 +8,8 @@ import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { loadImage, toUint8 } from '../data/image.js';
 import type { MaskKind } from '../data/masks.js';
-import { inpaintImages, loadGenerator, maskFor } from '../downstream/inpainting.js';
+import { loadGenerator, maskFor } from '../downstream/inpainting.js';
+import { inpaintImages } from '../models/inpaint.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 
 export interface InpaintArgs {

@@ -124,8 +124,6 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   // Labels follow the images that loaded.
   const trainLabels = trainBank.kept.map((i) => data.train.labels[i]);
   const testLabels = testBank.kept.map((i) => data.test.labels[i]);
-  const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   logLine(`classification/${job.protocol} on ${job.method}: ${trainBank.images.length} train, ${testBank.images.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
@@ -138,6 +136,17 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   calibrateEncoder(encoder, config.rescale, viewBatch(trainBank, calibration, size, centre), calibration.length);
   const scaler = FeatureScaler.fit(await features(trainBank, centre), trainBank.images.length, encoder.featureShape, false);
 
+  const fit = ctx.protocol!.fitFeatures;
+  if (fit) {
+    // The protocol fits on the encoder's features itself (e.g. kNN): the training images' centre crops, standardised.
+    const started = performance.now();
+    const predict = fit({ features: scaler.applyInPlace(await features(trainBank, centre)), labels: trainLabels, featureSize: featSize, seed: rng.intSeed('protocol') }, config);
+    const trainSeconds = (performance.now() - started) / 1000;
+    return scoreTest(job, data, testBank, testLabels, async (view) => predict(scaler.applyInPlace(await features(testBank, view)), testBank.images.length), () => scaler.dispose(), trainSeconds, bad, encoder);
+  }
+
+  const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
   const sampler = new EpochSampler(trainBank.images.length, rng.fork('order'));
   const cropRng = rng.fork('crops');
   const batch = Math.min(config.batchSize, trainBank.images.length);
@@ -174,20 +183,41 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
     trainSeconds = loop.seconds();
   }
   optimizer.dispose();
+  const n = testBank.images.length;
+  const probabilities = async (view: CropView): Promise<Float32Array> => {
+    const logits = await predictInBatches(head, scaler.applyInPlace(await features(testBank, view)), n, encoder.featureShape);
+    return sigmoidOrSoftmax(logits, n, c, data.exclusive);
+  };
+  const release = (): void => {
+    scaler.dispose();
+    head.dispose();
+  };
+  return scoreTest(job, data, testBank, testLabels, probabilities, release, trainSeconds, bad, encoder);
+}
 
-  // Scores averaged over the test views.
+/** Per-class scores averaged over the test views, then AP per class, mAP and (one class per image) accuracy. */
+async function scoreTest(
+  job: DownstreamJob<ClassificationConfig>,
+  data: ClassificationData,
+  testBank: ImageBank,
+  testLabels: Int8Array[],
+  scoresOfView: (view: CropView) => Promise<Float32Array>,
+  release: () => void,
+  trainSeconds: number,
+  bad: BadSamples,
+  encoder: TransferEncoder,
+) {
+  const { config } = job;
+  const c = data.classes.length;
   const n = testBank.images.length;
   const testIdx = Array.from({ length: n }, (_, i) => i);
   const scores = new Float32Array(n * c);
-  const views = testViews(loadSize, size, config.testCrops);
+  const views = testViews(testBank.size, encoder.inputSize, config.testCrops);
   for (const view of views) {
-    const feats = scaler.applyInPlace(await features(testBank, view));
-    const logits = await predictInBatches(head, feats, n, encoder.featureShape);
-    const probs = sigmoidOrSoftmax(logits, n, c, data.exclusive);
+    const probs = await scoresOfView(view);
     for (let i = 0; i < probs.length; i++) scores[i] += probs[i] / views.length;
   }
-  scaler.dispose();
-  head.dispose();
+  release();
   encoder.model.dispose();
 
   const ap: Record<string, number> = {};
@@ -228,6 +258,7 @@ registerTask<ClassificationConfig>({
   },
   needs: { labels: true },
   usesProtocols: true,
+  fitsFeatures: true,
   layer: 'chosen',
   run: classify,
 });

@@ -17,7 +17,6 @@
  * encoder's statistics (FeatureScaler), as the other transfer tasks do.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
 import { EpochSampler, loadImageBank, mapLimit, stackImages } from '../data/batches.js';
 import { checkImage, loadImage } from '../data/image.js';
 import { BadSamples } from '../data/samples.js';

@@ -1,6 +1,7 @@
 /**
  * Inpainting quality of a pretext generator on held-out images: mean L1,
- * mean L2 and PSNR over the hole (intensities in [0, 1], averaged per image),
+ * mean L2 and PSNR over the hole (intensities in [0, 1], averaged per image;
+ * the scorer in models/inpaint.ts, the pretext's held-out L2 uses the same),
  * beside a mean-colour fill baseline on the same holes; a few samples
  * (masked input, prediction, ground truth) saved as PNG for the report.
  */
@@ -16,8 +17,9 @@ import { loadImageBank } from '../data/batches.js';
 import { readImageFolder } from '../data/folder.js';
 import { BadSamples } from '../data/samples.js';
 import { savePng } from '../data/image.js';
-import { applyMask, makeMask, type Mask, type MaskKind } from '../data/masks.js';
-import { inpaintingScores, meanInpaintingScores, type InpaintingScores } from '../metrics/index.js';
+import { makeMask, type Mask, type MaskKind } from '../data/masks.js';
+import { meanInpaintingScores } from '../metrics/index.js';
+import { inpaintImages } from '../models/inpaint.js';
 import type { DownstreamCommonConfig } from './config.js';
 import { registerTask, type DownstreamContext } from './registry.js';
 import type { DownstreamJob } from './types.js';
@@ -28,58 +30,6 @@ export interface InpaintingConfig extends DownstreamCommonConfig {
   images?: string;
   mask: MaskKind;
   samples: number;
-}
-
-/** [-1, 1] -> [0, 1], clamped against rounding at the ends. */
-export function toUnit(values: Float32Array): Float32Array {
-  return values.map((v) => Math.min(1, Math.max(0, (v + 1) / 2)));
-}
-
-/** The original with the generator's prediction pasted into the hole. */
-export function pasteHole(original: Float32Array, prediction: Float32Array, mask: Mask): Float32Array {
-  const out = original.slice();
-  for (let p = 0; p < mask.fill.length; p++) {
-    if (mask.fill[p] === 0) continue;
-    for (let c = 0; c < 3; c++) out[p * 3 + c] = prediction[p * 3 + c];
-  }
-  return out;
-}
-
-export interface InpaintedImage {
-  masked: Float32Array;
-  /** Prediction pasted into the hole, in [-1, 1]. */
-  filled: Float32Array;
-  scores: InpaintingScores;
-  /** The mean-colour fill's scores on the same hole. */
-  baseline: InpaintingScores;
-}
-
-/** Fills the holes of HWC images in [-1, 1] with `generator` and scores each over its hole. */
-export async function inpaintImages(generator: tf.LayersModel, images: Float32Array[], masks: Mask[]): Promise<InpaintedImage[]> {
-  const size = masks[0].size;
-  const out: InpaintedImage[] = [];
-  const batch = 16;
-  for (let start = 0; start < images.length; start += batch) {
-    const chunk = images.slice(start, start + batch);
-    const masked = chunk.map((im, i) => applyMask(im, masks[start + i]));
-    const input = new Float32Array(chunk.length * size * size * 3);
-    masked.forEach((m, i) => input.set(m, i * size * size * 3));
-    const pred = tf.tidy(() => generator.predict(tf.tensor4d(input, [chunk.length, size, size, 3])) as tf.Tensor);
-    const values = (await pred.data()) as Float32Array;
-    pred.dispose();
-    chunk.forEach((truth, i) => {
-      const mask = masks[start + i];
-      const prediction = values.subarray(i * size * size * 3, (i + 1) * size * size * 3);
-      const truthUnit = toUnit(truth);
-      out.push({
-        masked: masked[i],
-        filled: pasteHole(truth, prediction, mask),
-        scores: inpaintingScores(toUnit(prediction), truthUnit, mask.fill),
-        baseline: inpaintingScores(toUnit(masked[i]), truthUnit, mask.fill),
-      });
-    });
-  }
-  return out;
 }
 
 export function maskFor(kind: MaskKind, size: number, rng: Rng): Mask {

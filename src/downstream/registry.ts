@@ -29,6 +29,8 @@ export interface DownstreamTaskSpec<C extends DownstreamCommonConfig = Downstrea
   needs: Partial<DatasetCapabilities> & { generator?: boolean };
   /** true: one job per protocol of the entry; false: one job per pretext method (e.g. inpainting scores the decoder). */
   usesProtocols: boolean;
+  /** Whether protocols that fit on features themselves (ProtocolSpec.fitFeatures, e.g. kNN) can run it instead of its head. */
+  fitsFeatures?: boolean;
   /** The encoder layer it reads: 'chosen' (the entry's layer or layers), a fixed layer, or null (none). */
   layer: 'chosen' | EncoderLayer | null;
   /** Problems the schema cannot express, as "field: message" (field relative to the entry). */

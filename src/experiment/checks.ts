@@ -69,7 +69,7 @@ export function checkExperiment(exp: Entries, written: Entries): string[] {
     if (d.layer !== undefined && d.layers !== undefined) problems.push(`${at}/layers: give layer or layers, not both`);
     const raw = (written.downstream ?? [])[i] as DownstreamConfig;
     if (task.usesProtocols) {
-      for (const protocol of protocolsFor(task.name)) {
+      for (const protocol of protocolsFor(task)) {
         if (d.protocols!.includes(protocol.name)) continue;
         for (const field of Object.keys(protocol.config.properties).filter((f) => raw[f] !== undefined)) {
           problems.push(`${at}/${field}: only the ${protocol.name} protocol reads it, and protocols is ${JSON.stringify(d.protocols)}; add "${protocol.name}" or remove ${field}`);

@@ -127,7 +127,7 @@ export function downstreamFields(task: string): ConfigFragment {
   };
   const parts = [common, spec.config];
   if (spec.usesProtocols) {
-    const protocols = protocolsFor(task);
+    const protocols = protocolsFor(spec);
     const names = protocols.map((p) => p.name);
     parts.push({
       properties: {

@@ -3,11 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { saveModel } from '../engine/checkpoint.js';
-import { cropBatch, loadImageBank } from '../data/batches.js';
+import { loadImageBank } from '../data/batches.js';
 import type { BadSamples } from '../data/samples.js';
-import { applyMask, makeMask } from '../data/masks.js';
+import { makeMask } from '../data/masks.js';
+import { meanInpaintingScores } from '../metrics/index.js';
 import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
 import { buildContextEncoder } from '../models/context-encoder.js';
+import { inpaintImages } from '../models/inpaint.js';
 import type { PretextCommonConfig } from './config.js';
 import type { ReconstructionConfig } from './reconstruction-config.js';
 import type { PretextContext } from './registry.js';
@@ -40,9 +42,10 @@ export async function saveEncoderAndGenerator(job: PretextJob<PretextCommonConfi
 }
 
 /**
- * Mean squared error over the filled hole on held-out images, intensities in
- * [0, 1], averaged per image. The masks come from the experiment seed alone,
- * so every method of a seed is scored on the same holes.
+ * Mean squared error over the hole on held-out images, intensities in
+ * [0, 1], averaged per image: the inpainting scorer (models/inpaint.ts) on
+ * the pretext entry's evalMask holes. The masks come from the experiment seed
+ * alone, so every method of a seed is scored on the same holes.
  */
 export async function evaluateHeldout(job: PretextJob<ReconstructionConfig>, ctx: PretextContext, generator: tf.LayersModel, bad: BadSamples): Promise<number> {
   const { config, model } = job;
@@ -50,32 +53,7 @@ export async function evaluateHeldout(job: PretextJob<ReconstructionConfig>, ctx
   const samples = (await ctx.dataset.list(config.heldoutSplit)).slice(0, config.heldoutImages);
   const bank = await loadImageBank(samples, size, 'cover', bad);
   const maskRng = new Rng(job.seed).fork('heldout-masks');
-  const per = size * size * 3;
-  let total = 0;
-  const batch = 16;
-  for (let start = 0; start < bank.images.length; start += batch) {
-    const indices = Array.from({ length: Math.min(batch, bank.images.length - start) }, (_, i) => start + i);
-    const images = cropBatch(bank, indices, size, null);
-    const masks = indices.map(() => makeMask(size, maskRng, { kind: config.evalMask, holeFraction: config.holeFraction, overlapPx: config.overlapPx }));
-    const input = new Float32Array(images.length);
-    masks.forEach((m, b) => input.set(applyMask(images.subarray(b * per, (b + 1) * per), m), b * per));
-    const pred = tf.tidy(() => generator.predict(tf.tensor4d(input, [indices.length, size, size, 3])) as tf.Tensor);
-    const out = await pred.data();
-    pred.dispose();
-    masks.forEach((m, b) => {
-      let sum = 0;
-      let count = 0;
-      for (let p = 0; p < size * size; p++) {
-        if (m.fill[p] === 0) continue;
-        for (let c = 0; c < 3; c++) {
-          const i = b * per + p * 3 + c;
-          const d = (out[i] - images[i]) / 2;
-          sum += d * d;
-          count += 1;
-        }
-      }
-      total += count > 0 ? sum / count : 0;
-    });
-  }
-  return total / bank.images.length;
+  const masks = bank.images.map(() => makeMask(size, maskRng, { kind: config.evalMask, holeFraction: config.holeFraction, overlapPx: config.overlapPx }));
+  const filled = await inpaintImages(generator, bank.images, masks);
+  return meanInpaintingScores(filled.map((f) => f.scores)).l2;
 }

@@ -15,22 +15,15 @@ import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { bceWithConstant, maskedL2 } from './losses.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
 import type { ReconstructionConfig } from './reconstruction-config.js';
+import { reconstructionStep, type ReconstructionNets, type StepLosses } from './reconstruction-step.js';
 import type { PretextContext } from './registry.js';
 import type { PretextJob, PretextOutcome } from './types.js';
 
 export interface ReconstructionSetup {
   /** Prepares what masks need (e.g. shapes from the dataset) and returns the per-image mask maker. */
   makeMaskFactory(job: PretextJob<ReconstructionConfig>, rng: Rng, bad: BadSamples): Promise<(rng: Rng) => Mask>;
-}
-
-interface StepLosses {
-  loss: number;
-  rec: number;
-  adv: number | null;
-  d: number | null;
 }
 
 /** Input, target and loss-weight tensors for one batch. */
@@ -84,6 +77,12 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
   const disc = adversarial ? buildDiscriminator({ size: dSize, seed: rng.intSeed('discriminator') }) : null;
   const dVars = disc ? disc.trainableWeights.map((w) => w.read() as tf.Variable) : [];
   const optD = disc ? tf.train.adam(config.lr, config.beta1) : null;
+  const nets: ReconstructionNets = {
+    generator: models.generator,
+    gVars,
+    optG,
+    adversary: disc && optD ? { model: disc, vars: dVars, opt: optD, size: dSize, lambdaRec: config.lambdaRec } : null,
+  };
 
   const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
   const cropRng = rng.fork('crops');
@@ -112,52 +111,7 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
       const masks = indices.map(() => maskFor(maskRng));
       const { input, target, weight } = batchTensors(images, size, masks);
 
-      let dLoss: number | null = null;
-      let advLoss: number | null = null;
-      if (disc && optD) {
-        const toD = (x: tf.Tensor4D): tf.Tensor4D => (dSize === size ? x : tf.image.resizeBilinear(x, [dSize, dSize]));
-        // The discriminator sees the prediction pasted into the hole, the rest real.
-        const composite = (pred: tf.Tensor4D): tf.Tensor4D => {
-          const hole = weight.greater(0).cast('float32');
-          return pred.mul(hole).add(target.mul(tf.sub(1, hole))) as tf.Tensor4D;
-        };
-        const fake = tf.tidy(() => composite(models.generator.apply(input, { training: true }) as tf.Tensor4D));
-        const dCost = optD.minimize(
-          () => {
-            const real = bceWithConstant(disc.apply(toD(target), { training: true }) as tf.Tensor, 1);
-            const fakeLoss = bceWithConstant(disc.apply(toD(fake), { training: true }) as tf.Tensor, 0);
-            return real.add(fakeLoss) as tf.Scalar;
-          },
-          true,
-          dVars,
-        );
-        fake.dispose();
-        dLoss = (await dCost!.data())[0];
-        dCost!.dispose();
-        // Keep the two terms out of the minimise closure's tidy so they can be logged.
-        let kept: tf.Tensor[] = [];
-        const gCost = optG.minimize(
-          () => {
-            const pred = models.generator.apply(input, { training: true }) as tf.Tensor4D;
-            const rec = maskedL2(pred, target, weight);
-            const adv = bceWithConstant(disc.apply(toD(composite(pred)), { training: true }) as tf.Tensor, 1);
-            kept = [tf.keep(rec.clone()), tf.keep(adv.clone())];
-            return rec.mul(config.lambdaRec).add(adv.mul(1 - config.lambdaRec)) as tf.Scalar;
-          },
-          true,
-          gVars,
-        );
-        const [rec, adv] = await Promise.all(kept.map(async (t) => (await t.data())[0]));
-        tf.dispose(kept);
-        advLoss = adv;
-        last = { loss: (await gCost!.data())[0], rec, adv: advLoss, d: dLoss };
-        gCost!.dispose();
-      } else {
-        const cost = optG.minimize(() => maskedL2(models.generator.apply(input, { training: true }) as tf.Tensor4D, target, weight), true, gVars);
-        const value = (await cost!.data())[0];
-        cost!.dispose();
-        last = { loss: value, rec: value, adv: null, d: null };
-      }
+      last = reconstructionStep(nets, input, target, weight);
       input.dispose();
       target.dispose();
       weight.dispose();

@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { UserError } from '../errors.js';
 import { aggregate, compareKeys, keyOf, type Aggregate, type ExperimentResults } from './load.js';
-import { compareMethods, compareProtocols, sortedUnique, TRANSFER_TASKS } from './names.js';
+import { compareMethods, sortedUnique, TRANSFER_TASKS } from './names.js';
 import { writeJsonAtomic } from '../fs/atomic.js';
 
 export type Direction = 'higher' | 'lower';

@@ -80,6 +80,8 @@ async function numbers(resultsDir: string): Promise<Record<string, unknown>> {
 }
 
 describe('bench run processes: kill -9 and resume, the lock, a diverging loss', function () {
+  // Each test spawns whole `bench run`s and kills them: several times a training test, so more than the default.
+  this.timeout(360_000);
   let root: string;
   let file: string;
 

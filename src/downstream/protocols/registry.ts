@@ -21,6 +21,15 @@ export interface ProtocolSpec {
    * which lets tasks compute its features once.
    */
   trainedLayers(config: DownstreamCommonConfig, layer: EncoderLayer): EncoderLayer[];
+  /**
+   * A protocol that fits on frozen features itself instead of training a head
+   * (kNN, a closed-form probe; keep `trainedLayers` empty): given the
+   * training images' features (standardised, `featureSize` values per image)
+   * and labels (1 / -1 / 0 per class), it returns a scorer of test features:
+   * one score per class and image, higher meaning more likely. Tasks that
+   * support it (classification) call it instead of training their head.
+   */
+  fitFeatures?(train: { features: Float32Array; labels: Int8Array[]; featureSize: number; seed: number }, config: DownstreamCommonConfig): (features: Float32Array, count: number) => Float32Array;
   /** Problems of an entry running this protocol at `layer`, as "field: message". */
   check?(config: DownstreamCommonConfig, layer: EncoderLayer): string[];
 }
@@ -31,7 +40,7 @@ export function registerProtocol(spec: ProtocolSpec): ProtocolSpec {
   return PROTOCOLS.register(spec);
 }
 
-/** The protocols a task can run. */
-export function protocolsFor(task: string): ProtocolSpec[] {
-  return PROTOCOLS.all().filter((p) => p.tasks === undefined || p.tasks.includes(task));
+/** The protocols a task can run: those that name it (or no task), and those that fit on features only where the task lets them. */
+export function protocolsFor(task: { name: string; fitsFeatures?: boolean }): ProtocolSpec[] {
+  return PROTOCOLS.all().filter((p) => (p.tasks === undefined || p.tasks.includes(task.name)) && (p.fitFeatures === undefined || task.fitsFeatures === true));
 }

@@ -12,7 +12,3 @@ export type EncoderLayer = (typeof ENCODER_LAYERS)[number];
 export type TrainableEncoderLayer = Extract<EncoderLayer, `conv${string}`>;
 
 export const TRAINABLE_ENCODER_LAYERS = ENCODER_LAYERS.filter((l): l is TrainableEncoderLayer => l.startsWith('conv'));
-
-export function isEncoderLayer(name: string): name is EncoderLayer {
-  return (ENCODER_LAYERS as readonly string[]).includes(name);
-}
