@@ -44,7 +44,8 @@ export const CLASSIFIER_FIELDS: ConfigFragment = {
 };
 
 export interface ClassifierTask {
-  classes: number;
+  /** Asked after the training split is listed (a folder dataset learns its classes from the listing). */
+  classes(): number;
   /** Keeps only the samples the task can use (e.g. those with a label). */
   usable?(samples: SampleRef[]): SampleRef[];
   /**
@@ -65,7 +66,8 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   const bad = new BadSamples(job.dataset.onBadSample);
   const bank = await loadImageBank(samples, Math.round(size * config.loadScale), 'cover', bad);
   const kept = bank.kept.map((i) => samples[i]);
-  logLine(`pretext ${config.name}: ${bank.images.length} images, ${task.classes} classes, ${config.steps} steps of ${config.batchSize}`);
+  const classes = task.classes();
+  logLine(`pretext ${config.name}: ${bank.images.length} images, ${classes} classes, ${config.steps} steps of ${config.batchSize}`);
 
   const encoderSpec = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
   const seed = rng.intSeed('weights');
@@ -74,7 +76,7 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   const channels = pool5.shape[3] as number;
   const pooled = tf.layers.globalAveragePooling2d({ name: 'classifier_pool' }).apply(pool5) as tf.SymbolicTensor;
   const logits = tf.layers
-    .dense({ name: 'classifier_out', units: task.classes, kernelInitializer: heNormal(channels, rng.intSeed('classifier')) })
+    .dense({ name: 'classifier_out', units: classes, kernelInitializer: heNormal(channels, rng.intSeed('classifier')) })
     .apply(pooled) as tf.SymbolicTensor;
   const net = tf.model({ inputs: input, outputs: logits });
   const encoder = tf.model({ inputs: input, outputs: pool5, name: 'alexnet_encoder' });
@@ -102,7 +104,7 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
       const { input: x, targets } = task.batch(cropBatch(bank, indices, size, cropRng), indices, kept, size, taskRng);
       const cost = tf.tidy(() => {
         const xt = tf.tensor4d(x, [indices.length, size, size, 3]);
-        const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), task.classes);
+        const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), classes);
         return opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, net.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
       });
       last = (await cost.data())[0];

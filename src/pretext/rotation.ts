@@ -30,7 +30,7 @@ registerPretext<ClassifierConfig>({
   produces: { encoder: true, generator: false },
   train: (job, ctx) =>
     trainClassifier(job, ctx, {
-      classes: 4,
+      classes: () => 4,
       batch(images, indices, _samples, size, rng) {
         const per = size * size * 3;
         const input = new Float32Array(images.length);

@@ -14,7 +14,7 @@ registerPretext<ClassifierConfig>({
   produces: { encoder: true, generator: false },
   train: (job, ctx) =>
     trainClassifier(job, ctx, {
-      classes: ctx.dataset.classes.length,
+      classes: () => ctx.dataset.classes.length,
       usable: (samples) => samples.filter((s) => s.labels !== undefined && s.labels.length > 0),
       batch: (images, indices, samples) => ({ input: images, targets: indices.map((i) => samples[i].labels![0]) }),
     }),
