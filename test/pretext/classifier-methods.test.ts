@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -58,4 +59,22 @@ describe('rotation and supervised pretext methods', function () {
       encoder.dispose();
     });
   }
+
+  it('supervised learns its classes from a folder dataset, whose handle knows them only once listed', async () => {
+    const folder = join(root, 'folder');
+    for (const [cls, colour] of [['dark', 20], ['light', 230]] as const) {
+      await mkdir(join(folder, 'train', cls), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: colour, g: colour + i, b: colour } } }).png().toFile(join(folder, 'train', cls, `${i}.png`));
+      }
+    }
+    const config = pretextConfig({ method: 'supervised', steps: 2, batchSize: 4, logEvery: 1, split: 'train' });
+    const outDir = join(root, 'supervised-folder');
+    await trainPretext({ config, model, dataset: { format: 'folder', root: folder }, seed: 1, outDir });
+    const rows = (await readFile(join(outDir, 'log.csv'), 'utf8')).trim().split('\n');
+    assert.equal(rows.length, 3);
+    // Two classes: the first softmax loss is near ln 2, not ln of another count.
+    assert.ok(Math.abs(Number(rows[1].split(',')[1]) - Math.log(2)) < 0.5, rows[1]);
+  });
 });
+
