@@ -67,7 +67,7 @@ function registerNoiseInit(): void {
     async train(job, ctx) {
       const size = job.model.inputSize;
       const input = tf.input({ shape: [size, size, 3] });
-      const features = ENCODERS.get(job.model.encoder ?? DEFAULT_ENCODER).features(input, { inputSize: size, seed: job.seed, model: job.model });
+      const features = ENCODERS.get(job.model.encoder ?? DEFAULT_ENCODER).build({ input, inputSize: size, seed: job.seed, model: job.model });
       const encoder = tf.model({ inputs: input, outputs: features });
       await saveModel(encoder, join(job.outDir, ENCODER_DIR));
       encoder.dispose();

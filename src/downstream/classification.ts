@@ -44,11 +44,11 @@ interface ClassificationData {
  * (VOC), else one-hot of the sample's class; samples without a label (e.g.
  * of a class the training split lacks) are left out.
  */
-async function labelledSplit(dataset: DatasetHandle, split: string, max?: number): Promise<LabelledSplit> {
+async function labelledSplit(dataset: DatasetHandle, root: string, split: string, max?: number): Promise<LabelledSplit> {
   const all = await dataset.list(split);
   const labelled = all.filter((s) => s.labelStates !== undefined || (s.labels !== undefined && s.labels.length > 0));
   if (labelled.length === 0) {
-    throw new UserError(`${dataset.root}: the '${split}' split has no labelled images; classification needs a class per image (VOC: ImageSets/Main/<class>_${split}.txt; folder: <root>/${split}/<class>/)`);
+    throw new UserError(`${root}: the '${split}' split has no labelled images; classification needs a class per image (VOC: ImageSets/Main/<class>_${split}.txt; folder: <root>/${split}/<class>/)`);
   }
   // Evenly spaced rather than the first `max`: folder and CIFAR listings run class by class, so a prefix would hold only the first classes.
   const kept = max === undefined || max >= labelled.length ? labelled : Array.from({ length: max }, (_, j) => labelled[Math.floor((j * labelled.length) / max)]);
@@ -61,8 +61,8 @@ async function labelledSplit(dataset: DatasetHandle, split: string, max?: number
 
 async function loadData(job: DownstreamJob<ClassificationConfig>, dataset: DatasetHandle): Promise<ClassificationData> {
   const { config } = job;
-  const train = await labelledSplit(dataset, config.trainSplit, config.maxTrainImages);
-  const test = await labelledSplit(dataset, config.testSplit, config.maxTestImages);
+  const train = await labelledSplit(dataset, job.dataset.root, config.trainSplit, config.maxTrainImages);
+  const test = await labelledSplit(dataset, job.dataset.root, config.testSplit, config.maxTestImages);
   return {
     classes: [...dataset.classes],
     // Formats with per-class states (VOC) are multi-label; a single class per image is exclusive.

@@ -481,7 +481,7 @@ async function detect(job: DownstreamJob<DetectionConfig>, ctx: DownstreamContex
     const bad = new BadSamples(job.dataset.onBadSample);
     const train = (await loadSplit(dataset, config.trainSplit, config.maxTrainImages, size, proposalFile, windows, bad)).filter((img) => img.truth.length > 0);
     if (train.length === 0) {
-      throw new UserError(`${dataset.root}: no image of the '${config.trainSplit}' split has a non-difficult object box; detection needs annotated objects`);
+      throw new UserError(`${job.dataset.root}: no image of the '${config.trainSplit}' split has a non-difficult object box; detection needs annotated objects`);
     }
     const test = await loadSplit(dataset, config.testSplit, config.maxTestImages, size, proposalFile, windows, bad);
     const imagesPerStep = Math.min(IMAGES_PER_STEP, config.batchSize);
@@ -509,7 +509,7 @@ async function detect(job: DownstreamJob<DetectionConfig>, ctx: DownstreamContex
       const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, dataset.classes, test, config.apMethod);
       const mAP = meanAP(Object.values(ap));
       if (Number.isNaN(mAP)) {
-        throw new UserError(`${dataset.root}: no image of the '${config.testSplit}' split has a non-difficult object box; detection mAP needs annotated test objects`);
+        throw new UserError(`${job.dataset.root}: no image of the '${config.testSplit}' split has a non-difficult object box; detection mAP needs annotated test objects`);
       }
       return { summary: { mAP }, perClass: { AP: ap }, imgPerSec: (config.steps * imagesPerStep) / trainSeconds, skippedSamples: bad.skipped };
     } finally {

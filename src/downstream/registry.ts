@@ -21,8 +21,8 @@ export interface DownstreamContext {
 
 export interface DownstreamTaskSpec<C extends DownstreamCommonConfig = DownstreamConfig> {
   name: string;
-  /** One line for the schema and README. */
-  description: string;
+  /** One line for the schema's description of `task`. */
+  description?: string;
   /** The task's own fields. */
   config: ConfigFragment;
   /** What it asks of its dataset's format, and of the pretext job (a generator to score). */

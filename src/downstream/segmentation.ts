@@ -85,7 +85,7 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
   const testSamples = limit(await ctx.dataset.list(config.testSplit, { with: 'labelMaps' }), config.maxTestImages);
   if (trainSamples.length === 0) {
     throw new UserError(
-      `${ctx.dataset.root}: no label maps for the '${config.trainSplit}' split; segmentation needs them (VOC: SegmentationClass/*.png listed in ImageSets/Segmentation/${config.trainSplit}.txt, as in VOC2012 from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/)`,
+      `${job.dataset.root}: no label maps for the '${config.trainSplit}' split; segmentation needs them (VOC: SegmentationClass/*.png listed in ImageSets/Segmentation/${config.trainSplit}.txt, as in VOC2012 from http://host.robots.ox.ac.uk/pascal/VOC/voc2012/)`,
     );
   }
   const encoder = await loadTransferEncoder(job, ctx.protocol!, layer, config.inputSize);

@@ -27,6 +27,12 @@ function branches(field: string, entries: { name: string; fields: ConfigFragment
   }));
 }
 
+/** "name: description" of each entry that has one, for the schema's description of the field naming them. */
+function describeEntries(entries: { name: string; description?: string }[], prefix = ''): JsonSchema {
+  const described = entries.filter((e) => e.description).map((e) => `${e.name}: ${e.description}`);
+  return described.length > 0 || prefix ? { description: `${prefix}${described.join('; ')}`.trim() } : {};
+}
+
 function merge(...fragments: ConfigFragment[]): ConfigFragment {
   return {
     properties: Object.assign({}, ...fragments.map((f) => f.properties)),
@@ -67,7 +73,7 @@ function datasetSchema(): JsonSchema {
     type: 'object',
     required: ['format', 'root'],
     properties: {
-      format: { enum: formats.map((f) => f.name), description: formats.map((f) => `${f.name}: ${f.description}`).join('; ') },
+      format: { enum: formats.map((f) => f.name), ...describeEntries(formats) },
     },
     allOf: branches(
       'format',
@@ -93,7 +99,7 @@ function modelSchema(): JsonSchema {
   return {
     type: 'object',
     properties: {
-      encoder: { enum: encoders.map((e) => e.name), description: `Default ${DEFAULT_ENCODER}. ${encoders.map((e) => `${e.name}: ${e.description}`).join('; ')}` },
+      encoder: { enum: encoders.map((e) => e.name), ...describeEntries(encoders, `Default ${DEFAULT_ENCODER}. `) },
     },
     allOf: branches(
       'encoder',
@@ -111,7 +117,7 @@ function pretextSchema(): JsonSchema {
   return {
     type: 'object',
     required: ['method'],
-    properties: { method: { enum: methods.map((m) => m.name), description: methods.map((m) => `${m.name}: ${m.description}`).join('; ') } },
+    properties: { method: { enum: methods.map((m) => m.name), ...describeEntries(methods) } },
     allOf: branches(
       'method',
       methods.map((m) => ({ name: m.name, fields: merge(COMMON_PRETEXT_FIELDS, m.config) })),
@@ -137,7 +143,7 @@ export function downstreamFields(task: string): ConfigFragment {
           uniqueItems: true,
           items: { enum: names },
           default: [names.includes('frozen') ? 'frozen' : names[0]],
-          description: protocols.map((p) => `${p.name}: ${p.description}`).join('; '),
+          ...describeEntries(protocols),
         },
       },
     });
@@ -165,7 +171,7 @@ function downstreamSchema(): JsonSchema {
   return {
     type: 'object',
     required: ['task'],
-    properties: { task: { enum: tasks.map((t) => t.name), description: tasks.map((t) => `${t.name}: ${t.description}`).join('; ') } },
+    properties: { task: { enum: tasks.map((t) => t.name), ...describeEntries(tasks) } },
     allOf: branches(
       'task',
       tasks.map((t) => ({ name: t.name, fields: downstreamFields(t.name) })),

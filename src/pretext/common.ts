@@ -28,7 +28,7 @@ export function buildPretextModels(job: PretextJob<PretextCommonConfig>): Pretex
   const encoder = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
   const seed = new Rng(job.seed).intSeed('weights');
   return buildContextEncoder({
-    encoder: { inputSize: model.inputSize, seed, features: (input) => encoder.features(input, { inputSize: model.inputSize, seed, model }) },
+    encoder: { inputSize: model.inputSize, seed, features: (input) => encoder.build({ input, inputSize: model.inputSize, seed, model }) },
     decoderWidths: model.decoderWidths,
   });
 }

@@ -25,7 +25,7 @@ registerPretext<ReconstructionConfig>({
           const labelled = await ctx.dataset.list('trainval', { with: 'labelMaps' });
           if (labelled.length > 0) {
             shapes = await segmentationShapes(labelled, model.inputSize, 400, bad);
-            logLine(`pretext ${config.name}: ${shapes.length} random-region shapes from the label maps of ${ctx.dataset.root}`);
+            logLine(`pretext ${config.name}: ${shapes.length} random-region shapes from the label maps of ${job.dataset.root}`);
           }
         }
         const opts = {

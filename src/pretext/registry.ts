@@ -16,8 +16,8 @@ export interface PretextContext {
 
 export interface PretextMethodSpec<C extends PretextCommonConfig = PretextConfig> {
   name: string;
-  /** One line for the schema and README. */
-  description: string;
+  /** One line for the schema's description of `method`. */
+  description?: string;
   /** The method's own fields (the common ones are in config.ts). */
   config: ConfigFragment;
   /** What it asks of its dataset (checked at load against the dataset's format). */

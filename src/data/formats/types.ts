@@ -30,8 +30,8 @@ export interface ListOptions {
 }
 
 export interface DatasetHandle {
-  /** Dataset root, for messages. */
-  root: string;
+  /** Dataset root, for messages (the entry's root when absent). */
+  root?: string;
   classes: string[];
   /** The samples of a split, in the dataset's order. */
   list(split: string, opts?: ListOptions): Promise<SampleRef[]>;
@@ -47,7 +47,7 @@ export interface DatasetCapabilities {
 export interface DatasetFormatSpec {
   name: string;
   /** One line for the schema: what the format reads. */
-  description: string;
+  description?: string;
   /** Format-specific fields of a dataset entry (besides format, root, onBadSample, synthesize). */
   config?: ConfigFragment;
   provides: DatasetCapabilities;

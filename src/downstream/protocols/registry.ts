@@ -9,8 +9,8 @@ import type { DownstreamCommonConfig } from '../config.js';
 
 export interface ProtocolSpec {
   name: string;
-  /** One line for the schema, the README and the report's note. */
-  description: string;
+  /** One line for the schema's description of `protocols`. */
+  description?: string;
   /** The protocol's own fields of a downstream entry (in a job's key only when the job runs this protocol). */
   config: ConfigFragment;
   /** Tasks it applies to; absent: every task that trains through protocols. */

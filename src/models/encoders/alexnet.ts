@@ -1,5 +1,5 @@
 /** AlexNet conv1-pool5 (models/alexnet.ts) as a registered encoder. */
-import { ALEXNET_MIN_INPUT_SIZE, alexnetFeatures, alexnetWidths } from '../alexnet.js';
+import { alexnetFeatures, alexnetWidths } from '../alexnet.js';
 import { registerEncoder } from './registry.js';
 
 registerEncoder({
@@ -10,6 +10,5 @@ registerEncoder({
       widthMultiplier: { type: 'number', exclusiveMinimum: 0, maximum: 4, default: 1, description: "Scales AlexNet's 96-256-384-384-256 channel widths." },
     },
   },
-  minInputSize: ALEXNET_MIN_INPUT_SIZE,
-  features: (input, { inputSize, seed, model }) => alexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed }),
+  build: ({ input, inputSize, seed, model }) => alexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed }),
 });

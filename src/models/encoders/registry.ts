@@ -9,14 +9,12 @@ import type { ModelConfig } from '../config.js';
 
 export interface EncoderSpec {
   name: string;
-  /** One line for the schema and README. */
-  description: string;
+  /** One line for the schema's description of `encoder`. */
+  description?: string;
   /** Fields of the experiment's `model` entry this encoder reads (besides encoder, inputSize, decoderWidths). */
   config: ConfigFragment;
-  /** Smallest square input side it accepts. */
-  minInputSize: number;
   /** Applies the encoder's layers, named from ENCODER_LAYERS, to `input` ([S,S,3]); returns the last (pool5). */
-  features(input: tf.SymbolicTensor, opts: { inputSize: number; seed: number; model: ModelConfig }): tf.SymbolicTensor;
+  build(opts: { input: tf.SymbolicTensor; inputSize: number; seed: number; model: ModelConfig }): tf.SymbolicTensor;
 }
 
 export const ENCODERS = new Registry<EncoderSpec>('encoder', 'src/models/encoders/index.ts');
