@@ -85,7 +85,7 @@ function datasetSchema(): JsonSchema {
 function modelSchema(): JsonSchema {
   const common: ConfigFragment = {
     properties: {
-      inputSize: { type: 'integer', maximum: 512, default: 227, description: 'Encoder input side in pixels (AlexNet: 227); at least the encoder\'s smallest input.' },
+      inputSize: { type: 'integer', minimum: 67, maximum: 512, default: 227, description: 'Encoder input side in pixels (AlexNet: 227).' },
       decoderWidths: {
         type: 'array',
         minItems: 5,
@@ -103,11 +103,7 @@ function modelSchema(): JsonSchema {
     },
     allOf: branches(
       'encoder',
-      encoders.map((e) => ({
-        name: e.name,
-        fields: merge(common, { properties: { inputSize: { ...common.properties.inputSize, minimum: e.minInputSize } } }, e.config),
-        isDefault: e.name === DEFAULT_ENCODER,
-      })),
+      encoders.map((e) => ({ name: e.name, fields: merge(common, e.config), isDefault: e.name === DEFAULT_ENCODER })),
     ),
   };
 }

@@ -72,7 +72,7 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   const encoderSpec = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
   const seed = rng.intSeed('weights');
   const input = tf.input({ shape: [size, size, 3], name: 'image' });
-  const pool5 = encoderSpec.features(input, { inputSize: size, seed, model });
+  const pool5 = encoderSpec.build({ input, inputSize: size, seed, model });
   const channels = pool5.shape[3] as number;
   const pooled = tf.layers.globalAveragePooling2d({ name: 'classifier_pool' }).apply(pool5) as tf.SymbolicTensor;
   const logits = tf.layers

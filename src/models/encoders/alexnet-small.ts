@@ -122,9 +122,10 @@ registerEncoder({
   description: `AlexNet-shaped (same layers and names) for ${SMALL_ALEXNET_MIN_INPUT}-${SMALL_ALEXNET_MAX_INPUT} px inputs such as CIFAR-10: conv1 5x5/2 at 32 px, 'same' padding, pool5 2x2`,
   config: {
     properties: {
+      // Replaces the common inputSize field for this encoder: its own range and default.
+      inputSize: { type: 'integer', minimum: SMALL_ALEXNET_MIN_INPUT, maximum: SMALL_ALEXNET_MAX_INPUT, default: 32, description: 'Encoder input side in pixels (CIFAR-10: 32).' },
       widthMultiplier: { type: 'number', exclusiveMinimum: 0, maximum: 4, default: 1, description: "Scales AlexNet's 96-256-384-384-256 channel widths." },
     },
   },
-  minInputSize: SMALL_ALEXNET_MIN_INPUT,
-  features: (input, { inputSize, seed, model }) => smallAlexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed }),
+  build: ({ input, inputSize, seed, model }) => smallAlexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed }),
 });
