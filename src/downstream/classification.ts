@@ -51,7 +51,8 @@ async function labelledSplit(dataset: DatasetHandle, root: string, split: string
   if (labelled.length === 0) {
     throw new UserError(`${root}: the '${split}' split has no labelled images; classification needs a class per image (VOC: ImageSets/Main/<class>_${split}.txt; folder: <root>/${split}/<class>/)`);
   }
-  const kept = max === undefined ? labelled : labelled.slice(0, max);
+  // Evenly spaced rather than the first `max`: folder and CIFAR listings run class by class, so a prefix would hold only the first classes.
+  const kept = max === undefined || max >= labelled.length ? labelled : Array.from({ length: max }, (_, j) => labelled[Math.floor((j * labelled.length) / max)]);
   const c = dataset.classes.length;
   return {
     samples: kept,

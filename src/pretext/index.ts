@@ -2,6 +2,8 @@
 import './context-encoder.js';
 import './autoencoder.js';
 import './random.js';
+import './rotation.js';
+import './supervised.js';
 
 export { PRETEXT_METHODS, registerPretext, type PretextContext, type PretextMethodSpec } from './registry.js';
 export type { PretextJob, PretextOutcome } from './types.js';

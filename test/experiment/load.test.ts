@@ -97,7 +97,7 @@ describe('experiment loading', () => {
 
   it('shows the value given beside the allowed values', () => {
     const joined = validateExperiment({ ...minimal, pretext: [{ method: 'jigsaw' }, { method: 'random', lr: 0 }] }).join('\n');
-    assert.match(joined, /\/pretext\/0\/method: must be one of "context-encoder", "autoencoder", "random" \(got "jigsaw"\)/);
+    assert.match(joined, /\/pretext\/0\/method: must be one of "context-encoder", "autoencoder", "random", "rotation", "supervised" \(got "jigsaw"\)/);
     assert.match(joined, /\/pretext\/1\/lr: must be > 0 \(got 0\)/);
   });
 

@@ -13,7 +13,7 @@ describe('experiment schema', function () {
     const r = spawnSync(process.execPath, ['--import', tsx, resolve('src/cli.ts'), 'schema'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const built = JSON.parse(r.stdout) as { definitions: { pretext: { properties: { method: { enum: string[] } } } } };
-    assert.deepEqual(built.definitions.pretext.properties.method.enum, ['context-encoder', 'autoencoder', 'random']);
+    assert.deepEqual(built.definitions.pretext.properties.method.enum, ['context-encoder', 'autoencoder', 'random', 'rotation', 'supervised']);
     assert.equal(await readFile(join('src', 'experiment', 'schema.json'), 'utf8'), r.stdout);
   });
 

@@ -1,0 +1,129 @@
+/**
+ * The training loop shared by the pretext methods that classify (rotation,
+ * supervised): the experiment's encoder, then global average pooling and one
+ * linear layer to `classes` logits, softmax cross-entropy, Adam. Only the
+ * encoder is saved: there is no generator to score on inpainting.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { Rng } from '../engine/random.js';
+import { Progress, logLine } from '../engine/log.js';
+import { ResumableLoop } from '../engine/resumable-loop.js';
+import { cropBatch, EpochSampler, loadImageBank } from '../data/batches.js';
+import { BadSamples } from '../data/samples.js';
+import type { SampleRef } from '../data/formats/types.js';
+import { saveModel } from '../engine/checkpoint.js';
+import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
+import { heNormal } from '../models/alexnet.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import type { ConfigFragment } from '../registry/registry.js';
+import { ENCODER_DIR } from './common.js';
+import type { PretextCommonConfig } from './config.js';
+import type { PretextContext } from './registry.js';
+import type { PretextJob, PretextOutcome } from './types.js';
+
+export interface ClassifierConfig extends PretextCommonConfig {
+  split: string;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  loadScale: number;
+  maxImages?: number;
+}
+
+export const CLASSIFIER_FIELDS: ConfigFragment = {
+  properties: {
+    split: { type: 'string', default: 'trainval', description: 'Split to train on.' },
+    steps: { type: 'integer', minimum: 0, default: 1000 },
+    batchSize: { type: 'integer', minimum: 1, default: 64 },
+    lr: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+    loadScale: { type: 'number', minimum: 1, maximum: 2, default: 1.15, description: 'Images load at inputSize*loadScale, then a random inputSize crop.' },
+    maxImages: { type: 'integer', minimum: 1, description: 'Use at most this many training images.' },
+  },
+};
+
+export interface ClassifierTask {
+  /** Asked after the training split is listed (a folder dataset learns its classes from the listing). */
+  classes(): number;
+  /** Keeps only the samples the task can use (e.g. those with a label). */
+  usable?(samples: SampleRef[]): SampleRef[];
+  /**
+   * Turns a batch of crops (NHWC, [-1, 1]) of samples `indices` into the
+   * network's input and each item's target class; `rng` is the method's own
+   * stream (e.g. which rotation).
+   */
+  batch(images: Float32Array, indices: number[], samples: SampleRef[], size: number, rng: Rng): { input: Float32Array; targets: number[] };
+}
+
+export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: PretextContext, task: ClassifierTask): Promise<PretextOutcome> {
+  const { config, model } = job;
+  const rng = new Rng(job.seed);
+  const size = model.inputSize;
+  let samples = await ctx.dataset.list(config.split);
+  if (task.usable) samples = task.usable(samples);
+  if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
+  const bad = new BadSamples(job.dataset.onBadSample);
+  const bank = await loadImageBank(samples, Math.round(size * config.loadScale), 'cover', bad);
+  const kept = bank.kept.map((i) => samples[i]);
+  const classes = task.classes();
+  logLine(`pretext ${config.name}: ${bank.images.length} images, ${classes} classes, ${config.steps} steps of ${config.batchSize}`);
+
+  const encoderSpec = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
+  const seed = rng.intSeed('weights');
+  const input = tf.input({ shape: [size, size, 3], name: 'image' });
+  const pool5 = encoderSpec.build({ input, inputSize: size, seed, model });
+  const channels = pool5.shape[3] as number;
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'classifier_pool' }).apply(pool5) as tf.SymbolicTensor;
+  const logits = tf.layers
+    .dense({ name: 'classifier_out', units: classes, kernelInitializer: heNormal(channels, rng.intSeed('classifier')) })
+    .apply(pooled) as tf.SymbolicTensor;
+  const net = tf.model({ inputs: input, outputs: logits });
+  const encoder = tf.model({ inputs: input, outputs: pool5, name: 'alexnet_encoder' });
+  const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const opt = tf.train.adam(config.lr);
+
+  const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
+  const cropRng = rng.fork('crops');
+  const taskRng = rng.fork('task');
+  const { loop, saved } = await ResumableLoop.start({
+    label: `pretext ${config.name}`,
+    resume: job.resume,
+    checkpointEvery: config.checkpointEvery,
+    steps: config.steps,
+    lr: config.lr,
+    parts: { models: { net }, optimizers: { net: opt } },
+    streams: { sampler, crops: cropRng, task: taskRng },
+  });
+  const rows = (saved?.rows as (string | number)[][] | undefined) ?? [];
+  let last = (saved?.last as number | undefined) ?? NaN;
+  const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
+  try {
+    for (let step = loop.firstStep; step <= config.steps; step++) {
+      const indices = sampler.take(config.batchSize);
+      const { input: x, targets } = task.batch(cropBatch(bank, indices, size, cropRng), indices, kept, size, taskRng);
+      const cost = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [indices.length, size, size, 3]);
+        const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), classes);
+        return opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, net.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+      });
+      last = (await cost.data())[0];
+      cost.dispose();
+      if (step % config.logEvery === 0 || step === config.steps) rows.push([step, last, loop.seconds().toFixed(2)]);
+      progress.update(step, `loss ${last.toFixed(4)}`);
+      await loop.endStep(step, last, () => ({ last, rows }));
+    }
+  } finally {
+    progress.stop();
+  }
+  const trainSeconds = loop.seconds();
+  opt.dispose();
+  await writeFileAtomic(join(job.outDir, 'log.csv'), stringify(rows, { header: true, columns: ['step', 'loss', 'elapsed_s'] }));
+  await saveModel(encoder, join(job.outDir, ENCODER_DIR));
+  net.dispose();
+  return {
+    summary: { train_seconds: trainSeconds, final_loss: last },
+    imgPerSec: config.steps > 0 ? (config.steps * config.batchSize) / trainSeconds : 0,
+    skippedSamples: bad.skipped,
+  };
+}
