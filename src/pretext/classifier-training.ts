@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { Rng } from '../engine/random.js';
-import { Progress, logLine } from '../engine/log.js';
+import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import { cropBatch, EpochSampler, loadImageBank } from '../data/batches.js';
 import { BadSamples } from '../data/samples.js';
@@ -92,29 +92,24 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
     checkpointEvery: config.checkpointEvery,
     steps: config.steps,
     lr: config.lr,
+    imagesPerStep: config.batchSize,
     parts: { models: { net }, optimizers: { net: opt } },
     streams: { sampler, crops: cropRng, task: taskRng },
   });
   const rows = (saved?.rows as (string | number)[][] | undefined) ?? [];
   let last = (saved?.last as number | undefined) ?? NaN;
-  const progress = new Progress(`pretext ${config.name}`, config.steps, config.logEvery * 10);
-  try {
-    for (let step = loop.firstStep; step <= config.steps; step++) {
-      const indices = sampler.take(config.batchSize);
-      const { input: x, targets } = task.batch(cropBatch(bank, indices, size, cropRng), indices, kept, size, taskRng);
-      const cost = tf.tidy(() => {
-        const xt = tf.tensor4d(x, [indices.length, size, size, 3]);
-        const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), classes);
-        return opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, net.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
-      });
-      last = (await cost.data())[0];
-      cost.dispose();
-      if (step % config.logEvery === 0 || step === config.steps) rows.push([step, last, loop.seconds().toFixed(2)]);
-      progress.update(step, `loss ${last.toFixed(4)}`);
-      await loop.endStep(step, last, () => ({ last, rows }));
-    }
-  } finally {
-    progress.stop();
+  for (let step = loop.firstStep; step <= config.steps; step++) {
+    const indices = sampler.take(config.batchSize);
+    const { input: x, targets } = task.batch(cropBatch(bank, indices, size, cropRng), indices, kept, size, taskRng);
+    const cost = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [indices.length, size, size, 3]);
+      const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), classes);
+      return opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, net.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+    });
+    last = (await cost.data())[0];
+    cost.dispose();
+    if (step % config.logEvery === 0 || step === config.steps) rows.push([step, last, loop.seconds().toFixed(2)]);
+    await loop.endStep(step, last, () => ({ last, rows }));
   }
   const trainSeconds = loop.seconds();
   opt.dispose();
