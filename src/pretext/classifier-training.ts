@@ -13,12 +13,11 @@ import { ResumableLoop } from '../engine/resumable-loop.js';
 import { cropBatch, EpochSampler, loadImageBank } from '../data/batches.js';
 import { BadSamples } from '../data/samples.js';
 import type { SampleRef } from '../data/formats/types.js';
-import { saveModel } from '../engine/checkpoint.js';
 import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { ConfigFragment } from '../registry/registry.js';
-import { ENCODER_DIR } from './common.js';
+import { saveTrainedEncoder } from './common.js';
 import type { PretextCommonConfig } from './config.js';
 import type { PretextContext } from './registry.js';
 import type { PretextJob, PretextOutcome } from './types.js';
@@ -114,7 +113,7 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   const trainSeconds = loop.seconds();
   opt.dispose();
   await writeFileAtomic(join(job.outDir, 'log.csv'), stringify(rows, { header: true, columns: ['step', 'loss', 'elapsed_s'] }));
-  await saveModel(encoder, join(job.outDir, ENCODER_DIR));
+  await saveTrainedEncoder(job, encoder);
   net.dispose();
   return {
     summary: { train_seconds: trainSeconds, final_loss: last },

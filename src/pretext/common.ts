@@ -7,7 +7,7 @@ import { loadImageBank } from '../data/batches.js';
 import type { BadSamples } from '../data/samples.js';
 import { makeMask } from '../data/masks.js';
 import { meanInpaintingScores } from '../metrics/index.js';
-import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
+import { DEFAULT_ENCODER, ENCODERS, plainEncoder } from '../models/encoders/index.js';
 import { buildContextEncoder } from '../models/context-encoder.js';
 import { inpaintImages } from '../models/inpaint.js';
 import type { PretextCommonConfig } from './config.js';
@@ -39,8 +39,15 @@ export const ENCODER_DIR = 'checkpoint';
 export const GENERATOR_DIR = 'generator';
 
 export async function saveEncoderAndGenerator(job: PretextJob<PretextCommonConfig>, models: PretextModels): Promise<void> {
-  await saveModel(models.encoder, join(job.outDir, ENCODER_DIR));
+  await saveTrainedEncoder(job, models.encoder);
   await saveModel(models.generator, join(job.outDir, GENERATOR_DIR));
+}
+
+/** Saves the encoder as transfer loads it (training-only layers such as BatchNorm folded away). */
+export async function saveTrainedEncoder(job: PretextJob<PretextCommonConfig>, encoder: tf.LayersModel): Promise<void> {
+  const plain = plainEncoder(encoder, job.model);
+  await saveModel(plain, join(job.outDir, ENCODER_DIR));
+  if (plain !== encoder) plain.dispose();
 }
 
 /**

@@ -125,7 +125,15 @@ registerEncoder({
       // Replaces the common inputSize field for this encoder: its own range and default.
       inputSize: { type: 'integer', minimum: SMALL_ALEXNET_MIN_INPUT, maximum: SMALL_ALEXNET_MAX_INPUT, default: 32, description: 'Encoder input side in pixels (CIFAR-10: 32).' },
       widthMultiplier: { type: 'number', exclusiveMinimum: 0, maximum: 4, default: 1, description: "Scales AlexNet's 96-256-384-384-256 channel widths." },
+      batchNorm: {
+        type: 'boolean',
+        default: false,
+        description: 'BatchNorm between each conv and its ReLU while a pretext method trains; folded into the conv weights when the encoder is saved, so transfer sees the plain network.',
+      },
     },
   },
-  build: ({ input, inputSize, seed, model }) => smallAlexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed }),
+  build: ({ input, inputSize, seed, model }) =>
+    smallAlexnetFeatures(input, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed, batchNorm: model.batchNorm === true }),
+  plain: (trained, { inputSize, model }) =>
+    model.batchNorm === true ? foldBatchNorm(trained, { inputSize, widths: alexnetWidths(model.widthMultiplier as number), seed: 0 }) : trained,
 });

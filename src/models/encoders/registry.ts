@@ -15,6 +15,12 @@ export interface EncoderSpec {
   config: ConfigFragment;
   /** Applies the encoder's layers, named from ENCODER_LAYERS, to `input` ([S,S,3]); returns the last (pool5). */
   build(opts: { input: tf.SymbolicTensor; inputSize: number; seed: number; model: ModelConfig }): tf.SymbolicTensor;
+  /**
+   * The network to save from a trained encoder (image -> pool5) when its
+   * training used layers that transfer should not see (e.g. BatchNorm folded
+   * into the convs); absent, or returning the same model: saved as trained.
+   */
+  plain?(trained: tf.LayersModel, opts: { inputSize: number; model: ModelConfig }): tf.LayersModel;
 }
 
 export const ENCODERS = new Registry<EncoderSpec>('encoder', 'src/models/encoders/index.ts');
@@ -24,4 +30,10 @@ export const DEFAULT_ENCODER = 'alexnet';
 
 export function registerEncoder(spec: EncoderSpec): EncoderSpec {
   return ENCODERS.register(spec);
+}
+
+/** What a pretext method saves of its trained encoder: the encoder's `plain` form (the caller disposes it if it is a new model). */
+export function plainEncoder(trained: tf.LayersModel, model: ModelConfig): tf.LayersModel {
+  const spec = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
+  return spec.plain ? spec.plain(trained, { inputSize: model.inputSize, model }) : trained;
 }
