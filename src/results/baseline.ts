@@ -13,14 +13,15 @@
  * than the spread of three seeds) fails. A spread needs at least 3 seeds;
  * with fewer the floor alone is used and a warning says so.
  *
- * Orderings are derived for the transfer tasks' headline metrics only where
- * they hold clearly in the current results: mean(better) - mean(worse) >
- * sqrt(s_better² + s_worse²).
+ * Orderings are derived for the transfer tasks' headline metrics (and
+ * classification accuracy, and inpainting L2 against the mean-colour fill)
+ * only where they hold clearly in the current results: the better mean beats
+ * the worse by more than sqrt(s_better² + s_worse²).
  */
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { UserError } from '../errors.js';
-import { aggregate, compareKeys, keyOf, type Aggregate, type ExperimentResults } from './load.js';
+import { aggregate, compareKeys, keyOf, type Aggregate, type ExperimentResults, type ResultRow } from './load.js';
 import { compareMethods, sortedUnique, TRANSFER_TASKS } from './names.js';
 import { writeJsonAtomic } from '../fs/atomic.js';
 
@@ -49,7 +50,9 @@ export interface BaselineOrdering {
   metric: string;
   better: string;
   worse: string;
-  /** mean(better) must exceed mean(worse) by more than this (default 0). */
+  /** 'lower': better means a lower mean (L2 errors); absent: higher. */
+  direction?: Direction;
+  /** The better mean must beat the worse by more than this (default 0). */
   margin?: number;
 }
 
@@ -101,6 +104,7 @@ export const BASELINE_SCHEMA = {
           metric: { type: 'string', minLength: 1 },
           better: { type: 'string', minLength: 1 },
           worse: { type: 'string', minLength: 1 },
+          direction: { enum: ['higher', 'lower'] },
           margin: { type: 'number', minimum: 0 },
         },
       },
@@ -189,7 +193,7 @@ export function makeBaseline(results: ExperimentResults, opts: MakeBaselineOptio
       experiment: results.experiment,
       rule: `tolerance = max(${k} x sample std over seeds, 1% of |mean|, 0.001); std needs >= ${minSeeds} seeds, else the floor alone; orderings kept where mean difference > sqrt(std_a^2 + std_b^2)`,
       metrics,
-      orderings: deriveOrderings(stats),
+      orderings: deriveOrderings(aggregate(withMeanFill(results.rows))),
     },
     warnings,
   };
@@ -200,17 +204,46 @@ function round(value: number): number {
   return Number(value.toPrecision(6));
 }
 
+/**
+ * The inpainting task scores the mean-colour fill beside every method
+ * (`baseline_l1`, `baseline_l2`, `baseline_psnr`: the same images and holes
+ * for every method of a seed). Orderings name it as a method of its own.
+ */
+export const MEAN_FILL = 'mean-fill';
+
+/** `rows` plus the mean-colour fill's inpainting scores as rows of method MEAN_FILL (one per seed and metric). */
+function withMeanFill(rows: readonly ResultRow[]): ResultRow[] {
+  const fill = new Map<string, ResultRow>();
+  for (const row of rows) {
+    if (row.task !== 'inpainting' || !row.metric.startsWith('baseline_')) continue;
+    const metric = row.metric.slice('baseline_'.length);
+    const id = `${row.seed}\u0000${row.layer}\u0000${metric}`;
+    if (!fill.has(id)) fill.set(id, { ...row, method: MEAN_FILL, metric });
+  }
+  return [...rows, ...fill.values()];
+}
+
+/** Metrics orderings are derived on: the transfer tasks' headline metrics, classification accuracy (the probes' usual number), inpainting L2. */
+const ORDERED_METRICS: readonly { task: string; metric: string }[] = [
+  ...TRANSFER_TASKS,
+  { task: 'classification', metric: 'accuracy' },
+  { task: 'inpainting', metric: 'l2' },
+];
+
 function orderingPairs(methods: string[]): [string, string][] {
   const pairs: [string, string][] = [];
   if (methods.includes('random')) for (const m of methods) if (m !== 'random') pairs.push([m, 'random']);
   if (methods.includes('autoencoder')) for (const m of methods) if (m.startsWith('context-encoder')) pairs.push([m, 'autoencoder']);
+  // A trained inpainter must fill holes better than their mean colour.
+  if (methods.includes(MEAN_FILL)) for (const m of methods) if (m !== MEAN_FILL && m !== 'random') pairs.push([m, MEAN_FILL]);
   return pairs;
 }
 
 function deriveOrderings(stats: Map<string, Aggregate>): BaselineOrdering[] {
   const orderings: BaselineOrdering[] = [];
   const all = [...stats.values()];
-  for (const { task, metric } of TRANSFER_TASKS) {
+  for (const { task, metric } of ORDERED_METRICS) {
+    const direction = metricDirection(metric);
     const here = all.filter((s) => s.task === task && s.metric === metric);
     const variants = [...new Map(here.map((s) => [`${s.protocol}\u0000${s.layer}`, { protocol: s.protocol, layer: s.layer }])).values()].sort(
       (a, b) => compareKeys({ ...a, method: '', task, metric }, { ...b, method: '', task, metric }),
@@ -220,7 +253,8 @@ function deriveOrderings(stats: Map<string, Aggregate>): BaselineOrdering[] {
       for (const [better, worse] of orderingPairs(methods)) {
         const b = stats.get(keyOf({ method: better, task, protocol, layer, metric }))!;
         const w = stats.get(keyOf({ method: worse, task, protocol, layer, metric }))!;
-        if (b.mean - w.mean > Math.hypot(b.std, w.std)) orderings.push({ task, protocol, ...(layer ? { layer } : {}), metric, better, worse });
+        const lead = direction === 'lower' ? w.mean - b.mean : b.mean - w.mean;
+        if (lead > Math.hypot(b.std, w.std)) orderings.push({ task, protocol, ...(layer ? { layer } : {}), metric, better, worse, ...(direction === 'lower' ? { direction } : {}) });
       }
     }
   }
@@ -265,7 +299,7 @@ function show(value: number): string {
 }
 
 export function checkAgainstBaseline(results: ExperimentResults, baseline: Baseline): { rows: CheckRow[]; failed: boolean } {
-  const stats = aggregate(results.rows);
+  const stats = aggregate(withMeanFill(results.rows));
   const rows: CheckRow[] = [];
   const sorted = [...baseline.metrics].sort((a, b) => compareKeys({ ...a, layer: a.layer ?? '' }, { ...b, layer: b.layer ?? '' }));
   for (const m of sorted) {
@@ -283,9 +317,10 @@ export function checkAgainstBaseline(results: ExperimentResults, baseline: Basel
     const margin = o.margin ?? 0;
     const b = lookup(stats, { ...o, method: o.better });
     const w = lookup(stats, { ...o, method: o.worse });
+    const lower = o.direction === 'lower';
     const base = {
       kind: 'ordering' as const,
-      check: `${o.better} > ${o.worse}: ${variant(o)} ${o.metric}`,
+      check: `${o.better} ${lower ? '<' : '>'} ${o.worse}: ${variant(o)} ${o.metric}`,
       expected: `difference > ${show(margin)}`,
       allowed: `> ${show(margin)}`,
     };
@@ -293,8 +328,9 @@ export function checkAgainstBaseline(results: ExperimentResults, baseline: Basel
       rows.push({ ...base, actual: `(${!b ? o.better : o.worse} not in results)`, status: 'missing' });
       continue;
     }
-    const diff = b.mean - w.mean;
-    rows.push({ ...base, actual: `${show(b.mean)} - ${show(w.mean)} = ${show(diff)}`, status: diff > margin ? 'ok' : 'regressed' });
+    const diff = lower ? w.mean - b.mean : b.mean - w.mean;
+    const shown = lower ? `${show(w.mean)} - ${show(b.mean)}` : `${show(b.mean)} - ${show(w.mean)}`;
+    rows.push({ ...base, actual: `${shown} = ${show(diff)}`, status: diff > margin ? 'ok' : 'regressed' });
   }
   return { rows, failed: rows.some((r) => r.status !== 'ok') };
 }

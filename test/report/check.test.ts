@@ -59,8 +59,22 @@ describe('check against a baseline', function () {
         'context-encoder>autoencoder detection',
         // no autoencoder segmentation job, so only one ordering there
         'context-encoder>random segmentation',
+        // inpainting L2 0.021 against the mean-colour fill's 0.061 (lower is better)
+        'context-encoder>mean-fill inpainting',
       ],
     );
+    assert.deepEqual(baseline.orderings.at(-1), { task: 'inpainting', protocol: 'finetune', metric: 'l2', better: 'context-encoder', worse: 'mean-fill', direction: 'lower' });
+  });
+
+  it('an inpainter that fills holes worse than their mean colour fails the mean-fill ordering', async function () {
+    const { baseline } = makeBaseline(await loadResults('fixture', join(dir, 'results')));
+    const root = join(dir, 'results-worse-than-fill');
+    // l2 0.07, 0.071, 0.072: above the fill's 0.06-0.062
+    await writeFixture(root, { adjust: (method, task, metric, _seed, v) => (method === 'context-encoder' && task === 'inpainting' && metric === 'l2' ? v + 0.05 : v) });
+    const { rows } = checkAgainstBaseline(await loadResults('fixture', root), baseline);
+    const ordering = rows.find((r) => r.kind === 'ordering' && r.check === 'context-encoder < mean-fill: inpainting/finetune l2');
+    assert.equal(ordering?.status, 'regressed');
+    assert.equal(ordering?.actual, '0.061 - 0.071 = -0.01');
   });
 
   it('floors the tolerance and warns when a metric has fewer than 3 seeds', async function () {
