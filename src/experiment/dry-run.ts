@@ -206,8 +206,11 @@ async function estimatePretext(job: PlannedPretext, timer: Timer): Promise<JobEs
     est.note = `${config.steps} steps of ${config.batchSize}`;
     if (config.adversarial && config.lambdaRec < 1) est.note += ' (+ discriminator steps, not timed)';
   }
-  const heldout = await countImages(job.dataset, config.heldoutSplit, false, config.heldoutImages);
-  passes(est, step.secondsPerImage / 3, heldout);
+  // Only the reconstruction methods score held-out images (rotation and supervised have no heldoutSplit).
+  if (config.heldoutSplit !== undefined) {
+    const heldout = await countImages(job.dataset, config.heldoutSplit, false, config.heldoutImages);
+    passes(est, step.secondsPerImage / 3, heldout);
+  }
   return est;
 }
 

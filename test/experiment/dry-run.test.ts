@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +41,38 @@ describe('bench run --dry-run', function () {
         assert.ok(report.jobs.some((j) => j.secondsPer1000Unknown > 0), file);
       }
     }
+  });
+
+  it('prices a present folder dataset for methods without held-out images (rotation, supervised)', async () => {
+    const data = join(root, 'folder');
+    for (const split of ['train', 'test']) {
+      for (const cls of ['a', 'b']) {
+        await mkdir(join(data, split, cls), { recursive: true });
+        for (let i = 0; i < 3; i++) {
+          await sharp({ create: { width: 40, height: 32, channels: 3, background: { r: 40 * i, g: cls === 'a' ? 200 : 20, b: 90 } } })
+            .jpeg()
+            .toFile(join(data, split, cls, `${i}.jpg`));
+        }
+      }
+    }
+    const file = join(root, 'folder-exp.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'folder-exp',
+        seeds: [1],
+        datasets: { f: { format: 'folder', root: data } },
+        model: { encoder: 'alexnet-small', inputSize: 32, widthMultiplier: 0.125 },
+        pretext: [
+          { method: 'rotation', split: 'train', steps: 5, batchSize: 4, loadScale: 1 },
+          { method: 'context-encoder', split: 'train', heldoutSplit: 'test', heldoutImages: 4, steps: 5, batchSize: 4, loadScale: 1 },
+        ],
+        downstream: [{ task: 'classification', trainSplit: 'train', testSplit: 'test', protocols: ['knn'], layers: ['conv2'] }],
+      }),
+    );
+    const report = await dryRun(await loadExperiment(file), 'wasm', { timedBatch: 1, timedSteps: 1 });
+    assert.deepEqual(report.missing, []);
+    for (const j of report.jobs) assert.ok(Number.isFinite(j.seconds) && j.seconds > 0 && j.secondsPer1000Unknown === 0, JSON.stringify(j));
   });
 
   it('exits 0 and writes nothing: no results folder, no synthetic dataset', async () => {
