@@ -19,7 +19,7 @@ import type { ProtocolSpec } from './protocols/registry.js';
 import type { DownstreamJob } from './types.js';
 
 export interface TransferEncoder {
-  /** Image [S,S,3] in [-1, 1] -> the chosen layer's output. */
+  /** Image [S,S,3] in [-1, 1] -> the chosen layer's output (average-pooled when the protocol asks: ProtocolSpec.pooledDims). */
   model: tf.LayersModel;
   inputSize: number;
   /** [height, width, channels] of what `model` outputs: the chosen layer's output, pooled when the protocol asks. */

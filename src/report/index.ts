@@ -40,7 +40,8 @@ export interface ReportOptions {
 
 const HOW_TO_READ =
   'Rows whose source is "ours" are measured by this harness from results/; rows whose source is "published" are ' +
-  "copied from the paper's tables (shared/PAPER.md; italic in the HTML and LaTeX versions). Scores are mean ± sample " +
+  "copied from published tables (the paper's, and Zhang et al.'s per-layer probes; shared/PAPER.md; italic in the HTML " +
+  'and LaTeX versions). Scores are mean ± sample ' +
   'standard deviation over seeds, in percent unless a column says otherwise. An empty cell means the task was not run ' +
   'for that method; it is never a zero.';
 
