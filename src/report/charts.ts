@@ -37,16 +37,20 @@ const whiteBackground: Plugin = {
   },
 };
 
-/** chart.js has no error bars: draw mean ± std whiskers over each bar or line point after the datasets. */
-function errorBars<T extends 'bar' | 'line'>(errors: readonly (readonly (number | null)[])[]): Plugin<T> {
+/**
+ * chart.js has no error bars: draw mean ± std whiskers over each bar or line
+ * point after the datasets. `colours` draws each series' whiskers in its own
+ * colour (lines, whose points share an x and whose whiskers overlap); else black.
+ */
+function errorBars<T extends 'bar' | 'line'>(errors: readonly (readonly (number | null)[])[], colours?: readonly string[]): Plugin<T> {
   return {
     id: 'errorBars',
     afterDatasetsDraw(chart) {
       const { ctx } = chart;
       ctx.save();
-      ctx.strokeStyle = '#222222';
       ctx.lineWidth = 1.5;
       chart.data.datasets.forEach((dataset, i) => {
+        ctx.strokeStyle = colours?.[i] ?? '#222222';
         const meta = chart.getDatasetMeta(i);
         const scale = chart.scales[meta.yAxisID ?? 'y'];
         meta.data.forEach((element, j) => {
@@ -211,7 +215,7 @@ export function renderCategoryLineChart(opts: BarChartOptions): Uint8Array {
         },
       },
     },
-    plugins: [whiteBackground, errorBars<'line'>(opts.series.map((s) => s.errors))],
+    plugins: [whiteBackground, errorBars<'line'>(opts.series.map((s) => s.errors), opts.series.map((s) => s.color))],
   };
   return render(opts.width ?? 900, opts.height ?? 520, config);
 }
