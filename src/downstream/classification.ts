@@ -184,7 +184,7 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   const trainLabels = train.labels;
   const testLabels = test.labels;
   const nTrain = train.sources.length;
-  logLine(`classification/${job.protocol} on ${job.method}: ${nTrain} train, ${test.sources.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
+  logLine(`classification/${job.protocol} on ${job.method}: ${nTrain} train, ${test.sources.length} test images, ${c} classes, features ${encoder.featureShape.join('x')} from ${layer}${encoder.featureShape.join() === encoder.layerShape.join() ? '' : ` (average-pooled from ${encoder.layerShape.join('x')})`}`);
 
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
   const [centre] = testViews(loadSize, size, 1);

@@ -1,7 +1,7 @@
 /**
  * The linear probe of Zhang et al. (2017): one linear layer on frozen
- * features, each layer average-pooled to about `targetDims` values
- * (9,216 in their AlexNet setup), trained with Adam or SGD (momentum 0.9)
+ * features (average-pooled to about 9k values per image before they get
+ * here: probe-pooling.ts), trained with Adam or SGD (momentum 0.9)
  * under a cosine schedule; softmax cross-entropy for single-label data,
  * per-class sigmoid for multi-label. Features are standardised with the
  * training set's per-dimension mean and std first, as MAE's probe does with a
@@ -28,25 +28,6 @@ export const LINEAR_PROBE_DEFAULTS: Omit<LinearProbeOptions, 'seed' | 'loss'> = 
   optimizer: 'adam',
   weightDecay: 5e-4,
 };
-
-/**
- * The average-pooling window (and stride) that brings an h x w x c map closest
- * to `targetDims` values: Zhang et al. pool each AlexNet layer to about 9k.
- */
-export function probePoolSize(height: number, channels: number, targetDims: number): number {
-  const side = Math.sqrt(targetDims / channels);
-  return Math.min(height, Math.max(1, Math.round(height / side)));
-}
-
-/** [n, h, w, c] -> [n, ceil(h/k) * ceil(w/k) * c], average-pooled with window and stride k ('same' edges). */
-export function poolForProbe(features: tf.Tensor4D, targetDims: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [n, h, , c] = features.shape;
-    const k = probePoolSize(h, c, targetDims);
-    const pooled = k === 1 ? features : tf.avgPool(features, k, k, 'same');
-    return pooled.reshape([n, -1]) as tf.Tensor2D;
-  });
-}
 
 /**
  * Adam reads its `learningRate` field at every step; SGD and momentum read a

@@ -11,17 +11,21 @@ import { loadModel } from '../engine/checkpoint.js';
 import '../models/custom-layers.js';
 import { ResumableLoop, type Stateful } from '../engine/resumable-loop.js';
 import { UserError } from '../errors.js';
+import { AdaptiveAveragePooling2D } from '../models/adaptive-pool.js';
 import { ENCODER_LAYERS, type EncoderLayer } from '../models/encoders/layers.js';
 import type { DownstreamCommonConfig, TransferConfig } from './config.js';
+import { probeGrid } from './probe-pooling.js';
 import type { ProtocolSpec } from './protocols/registry.js';
 import type { DownstreamJob } from './types.js';
 
 export interface TransferEncoder {
-  /** Image [S,S,3] in [-1, 1] -> the chosen layer's output. */
+  /** Image [S,S,3] in [-1, 1] -> the chosen layer's output (average-pooled when the protocol asks: ProtocolSpec.pooledDims). */
   model: tf.LayersModel;
   inputSize: number;
-  /** [height, width, channels] of the chosen layer's output. */
+  /** [height, width, channels] of what `model` outputs: the chosen layer's output, pooled when the protocol asks. */
   featureShape: [number, number, number];
+  /** [height, width, channels] of the chosen layer's output before any pooling. */
+  layerShape: [number, number, number];
   /** Encoder variables the protocol trains (empty when it keeps the encoder fixed). */
   trainable: tf.Variable[];
   /** Whether the protocol trains the encoder; when not, its features can be computed once. */
@@ -49,14 +53,16 @@ export async function loadTransferEncoder(job: DownstreamJob<DownstreamCommonCon
     out = l.apply(out) as tf.SymbolicTensor;
     if (l.name === layer) break;
   }
+  const [, lh, lw, c] = out.shape as number[];
+  const [h, w] = probeGrid(lh, lw, c, protocol.pooledDims?.(job.config) ?? 0);
+  if (h !== lh || w !== lw) out = new AdaptiveAveragePooling2D({ name: `${layer}_probe_pool`, height: h, width: w }).apply(out) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   // The layers now belong to `model` too; releasing the loaded wrapper lets
   // model.dispose() free their weights when the job ends.
   full.dispose();
-  const [, h, w, c] = out.shape as number[];
   const trained: string[] = protocol.trainedLayers(job.config, layer);
   const trainable = model.layers.filter((l) => trained.includes(l.name)).flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable));
-  return { model, inputSize: size, featureShape: [h, w, c], trainable, trainsEncoder: trained.length > 0 };
+  return { model, inputSize: size, featureShape: [h, w, c], layerShape: [lh, lw, c], trainable, trainsEncoder: trained.length > 0 };
 }
 
 /**

@@ -69,11 +69,15 @@ export function checkExperiment(exp: Entries, written: Entries): string[] {
     if (d.layer !== undefined && d.layers !== undefined) problems.push(`${at}/layers: give layer or layers, not both`);
     const raw = (written.downstream ?? [])[i] as DownstreamConfig;
     if (task.usesProtocols) {
+      // A field several protocols declare (probeDims) is fine when any of them runs.
+      const readers = new Map<string, string[]>();
       for (const protocol of protocolsFor(task)) {
-        if (d.protocols!.includes(protocol.name)) continue;
-        for (const field of Object.keys(protocol.config.properties).filter((f) => raw[f] !== undefined)) {
-          problems.push(`${at}/${field}: only the ${protocol.name} protocol reads it, and protocols is ${JSON.stringify(d.protocols)}; add "${protocol.name}" or remove ${field}`);
-        }
+        for (const field of Object.keys(protocol.config.properties)) readers.set(field, [...(readers.get(field) ?? []), protocol.name]);
+      }
+      for (const [field, names] of readers) {
+        if (raw[field] === undefined || names.some((n) => d.protocols!.includes(n))) continue;
+        const who = names.length === 1 ? `the ${names[0]} protocol reads` : `the ${names.join(' and ')} protocols read`;
+        problems.push(`${at}/${field}: only ${who} it, and protocols is ${JSON.stringify(d.protocols)}; add "${names[0]}" or remove ${field}`);
       }
     }
     for (const p of task.check?.(d) ?? []) problems.push(`${at}/${p}`);

@@ -90,12 +90,17 @@ export function expandEntry(config: DownstreamConfig, index: number): EntryJob[]
 }
 
 /**
- * The fields a job reads: the entry's, without those of protocols it does not
- * run, with the job's own protocol and layer; checkpointing does not change
- * the numbers.
+ * The fields a job reads: the entry's, without those only other protocols
+ * declare (a field two protocols share, like knn's and linear's probeDims,
+ * stays in both's keys), with the job's own protocol and layer;
+ * checkpointing does not change the numbers.
  */
 function downstreamKey(config: DownstreamConfig, job: EntryJob): Record<string, unknown> {
-  const otherProtocols = PROTOCOLS.all().filter((p) => p.name !== job.protocol).flatMap((p) => Object.keys(p.config.properties));
+  const own = job.protocol === null ? [] : Object.keys(PROTOCOLS.get(job.protocol).config.properties);
+  const otherProtocols = PROTOCOLS.all()
+    .filter((p) => p.name !== job.protocol)
+    .flatMap((p) => Object.keys(p.config.properties))
+    .filter((f) => !own.includes(f));
   return { ...without(config, [...DOWNSTREAM_UNKEYED_FIELDS, ...otherProtocols]), protocol: job.protocol, layer: job.layer };
 }
 

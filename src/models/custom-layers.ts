@@ -4,5 +4,6 @@
  * itself where it is defined), so code that loads a checkpoint imports this
  * instead of the engine knowing about models.
  */
+import './adaptive-pool.js';
 import './channelwise-dense.js';
 import './resize.js';

@@ -7,7 +7,7 @@
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { Chart, ChartConfiguration, Plugin, registerables } from 'chart.js';
 import { Aggregate, ExperimentResults, keyOf, mean, sampleStd } from '../results/load.js';
-import { PerClassData, perClassSlug, perClassTitle, transferColumns } from './content.js';
+import { PerClassData, perClassSlug, perClassTitle, PerLayerData, perLayerSlug, perLayerTitle, transferColumns } from './content.js';
 import type { ReportImage } from './document.js';
 import { compareMethods, methodLabel, sortedUnique } from '../results/names.js';
 
@@ -37,33 +37,38 @@ const whiteBackground: Plugin = {
   },
 };
 
-/** chart.js has no error bars: draw mean ± std whiskers over each bar after the bars. */
-function errorBars(errors: readonly (readonly (number | null)[])[]): Plugin<'bar'> {
+/**
+ * chart.js has no error bars: draw mean ± std whiskers over each bar or line
+ * point after the datasets. `colours` draws each series' whiskers in its own
+ * colour (lines, whose points share an x and whose whiskers overlap); else black.
+ */
+function errorBars<T extends 'bar' | 'line'>(errors: readonly (readonly (number | null)[])[], colours?: readonly string[]): Plugin<T> {
   return {
     id: 'errorBars',
     afterDatasetsDraw(chart) {
       const { ctx } = chart;
       ctx.save();
-      ctx.strokeStyle = '#222222';
       ctx.lineWidth = 1.5;
       chart.data.datasets.forEach((dataset, i) => {
+        ctx.strokeStyle = colours?.[i] ?? '#222222';
         const meta = chart.getDatasetMeta(i);
         const scale = chart.scales[meta.yAxisID ?? 'y'];
-        meta.data.forEach((bar, j) => {
+        meta.data.forEach((element, j) => {
           const value = dataset.data[j];
           const err = errors[i]?.[j];
           if (typeof value !== 'number' || err === null || err === undefined || !(err > 0)) return;
-          const barWidth = (bar as unknown as { width: number }).width;
-          const cap = Math.max(2, Math.min(6, barWidth / 3));
+          // Bars have a width to scale the caps by; line points do not.
+          const barWidth = (element as unknown as { width?: number }).width;
+          const cap = barWidth === undefined ? 5 : Math.max(2, Math.min(6, barWidth / 3));
           const top = scale.getPixelForValue(value + err);
           const bottom = scale.getPixelForValue(value - err);
           ctx.beginPath();
-          ctx.moveTo(bar.x, top);
-          ctx.lineTo(bar.x, bottom);
-          ctx.moveTo(bar.x - cap, top);
-          ctx.lineTo(bar.x + cap, top);
-          ctx.moveTo(bar.x - cap, bottom);
-          ctx.lineTo(bar.x + cap, bottom);
+          ctx.moveTo(element.x, top);
+          ctx.lineTo(element.x, bottom);
+          ctx.moveTo(element.x - cap, top);
+          ctx.lineTo(element.x + cap, top);
+          ctx.moveTo(element.x - cap, bottom);
+          ctx.lineTo(element.x + cap, bottom);
           ctx.stroke();
         });
       });
@@ -124,7 +129,7 @@ export function renderBarChart(opts: BarChartOptions): Uint8Array {
         },
       },
     },
-    plugins: [whiteBackground, errorBars(opts.series.map((s) => s.errors))],
+    plugins: [whiteBackground, errorBars<'bar'>(opts.series.map((s) => s.errors))],
   };
   return render(opts.width ?? 900, opts.height ?? 520, config);
 }
@@ -169,6 +174,48 @@ export function renderLineChart(opts: LineChartOptions): Uint8Array {
       },
     },
     plugins: [whiteBackground],
+  };
+  return render(opts.width ?? 900, opts.height ?? 520, config);
+}
+
+/**
+ * One line per series over named categories (encoder layers, input to
+ * output), with ± error whiskers at each point; a null value leaves a gap.
+ */
+export function renderCategoryLineChart(opts: BarChartOptions): Uint8Array {
+  const ends = opts.series.flatMap((s) => s.values.flatMap((v, i) => (v === null ? [] : [v - (s.errors[i] ?? 0), v + (s.errors[i] ?? 0)])));
+  const config: ChartConfiguration<'line'> = {
+    type: 'line',
+    data: {
+      labels: opts.categories,
+      datasets: opts.series.map((s) => ({
+        label: s.label,
+        data: s.values,
+        borderColor: s.color,
+        backgroundColor: s.color,
+        borderWidth: 2,
+        pointRadius: 4,
+        tension: 0,
+        spanGaps: false,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: false,
+      devicePixelRatio: 1,
+      plugins: { title: titleOptions(opts.title), legend: { position: 'top' } },
+      scales: {
+        // offset: half a category of room each side, so the first and last points and their labels are not clipped.
+        x: { offset: true, title: { display: true, text: 'encoder layer' }, grid: { display: false } },
+        y: {
+          suggestedMin: ends.length > 0 ? Math.min(...ends) - 1 : undefined,
+          suggestedMax: ends.length > 0 ? Math.max(...ends) + 1 : undefined,
+          title: { display: true, text: opts.yLabel },
+          grid: { color: '#e6e6e6' },
+        },
+      },
+    },
+    plugins: [whiteBackground, errorBars<'line'>(opts.series.map((s) => s.errors), opts.series.map((s) => s.color))],
   };
   return render(opts.width ?? 900, opts.height ?? 520, config);
 }
@@ -272,4 +319,26 @@ export function perClassCharts(data: readonly PerClassData[], colors: Map<string
       }),
     };
   });
+}
+
+/** The series of a per-layer chart: per method, the mean over seeds at each layer (percent) and its sample std as whiskers. */
+export function perLayerSeries(d: PerLayerData, colors: Map<string, string>): BarSeries[] {
+  return d.methods.map((method) => {
+    const cells = d.cells.get(method)!;
+    return {
+      label: methodLabel(method),
+      color: colors.get(method) ?? seriesColor(0),
+      values: cells.map((c) => (c ? c.mean * 100 : null)),
+      errors: cells.map((c) => (c && c.n > 1 ? c.std * 100 : null)),
+    };
+  });
+}
+
+/** Zhang et al.'s figure for our results: layer on x, the metric on y, one line per method. */
+export function perLayerCharts(data: readonly PerLayerData[], colors: Map<string, string>): ReportImage[] {
+  return data.map((d) => ({
+    file: `charts/per-layer-${fileSafe(perLayerSlug(d))}.png`,
+    caption: `${perLayerTitle(d)}: mean over seeds at each encoder layer, whiskers ± one sample standard deviation.`,
+    png: renderCategoryLineChart({ title: perLayerTitle(d), yLabel: `${d.metric} (%)`, categories: d.layers, series: perLayerSeries(d, colors) }),
+  }));
 }

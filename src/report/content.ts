@@ -1,16 +1,27 @@
 /**
  * Builds the report's tables from loaded results: Table 2 (transfer), Table 1
- * (inpainting) in the paper's shape with the published rows beside ours, and
+ * (inpainting) in the paper's shape with the published rows beside ours,
+ * per-layer probe tables beside Zhang et al.'s published per-layer rows, and
  * per-class AP / IoU tables.
  */
 import { Aggregate, ExperimentResults, JobResult, keyOf, mean, sampleStd } from '../results/load.js';
 import { compareLayers, compareMethods, compareProtocols, compareStrings, compareTasks, methodLabel, sortedUnique, taskLabel, TRANSFER_TASKS } from '../results/names.js';
-import { PUBLISHED_INPAINTING, PUBLISHED_INPAINTING_NOTES, PUBLISHED_TRANSFER, PUBLISHED_TRANSFER_NOTES } from './paper-numbers.js';
+import {
+  PUBLISHED_INPAINTING,
+  PUBLISHED_INPAINTING_NOTES,
+  PUBLISHED_LINEAR_PROBE,
+  PUBLISHED_LINEAR_PROBE_LAYERS,
+  PUBLISHED_LINEAR_PROBE_NOTES,
+  PUBLISHED_TRANSFER,
+  PUBLISHED_TRANSFER_NOTES,
+} from './paper-numbers.js';
 import { fixed, formatDuration, formatMeanStd, Table, TableRow } from './tables.js';
 
 const PROTOCOL_NOTES: Record<string, string> = {
   finetune: 'Protocol finetune: the whole network is fine-tuned from the pre-trained encoder, as in the paper.',
   frozen: 'Protocol frozen: the pre-trained encoder is kept fixed and only the new head is trained; the published rows are fine-tuned, so compare orderings, not values.',
+  knn: 'Protocol knn: weighted k-nearest-neighbour vote on the frozen layer, average-pooled to about probeDims values (no training).',
+  linear: "Protocol linear: one linear layer on the frozen layer, average-pooled to about probeDims values (Zhang et al.'s probe).",
 };
 
 function protocolSuffix(protocol: string): string {
@@ -192,6 +203,79 @@ export function buildInpaintingTable(results: ExperimentResults, stats: Map<stri
         : 'Ours: over the hole only, intensities in [0, 1], per-image scores averaged; mean ± sample standard deviation over seeds.',
       ...PUBLISHED_INPAINTING_NOTES,
     ],
+  };
+}
+
+/**
+ * One per-layer comparison (Zhang et al.'s figure): a transfer task's metric
+ * under one protocol at every layer the results hold it for, when there are
+ * two or more. Accuracy where the task reported it (one class per image),
+ * else the task's headline metric.
+ */
+export interface PerLayerData {
+  task: string;
+  protocol: string;
+  metric: string;
+  /** Input to output (compareLayers). */
+  layers: string[];
+  methods: string[];
+  /** method -> its aggregate at each of `layers` (undefined: not run there). */
+  cells: Map<string, (Aggregate | undefined)[]>;
+}
+
+export function collectPerLayer(results: ExperimentResults, stats: Map<string, Aggregate>): PerLayerData[] {
+  const data: PerLayerData[] = [];
+  for (const protocol of transferProtocols(results)) {
+    for (const { task, metric: headline } of TRANSFER_TASKS) {
+      const rows = results.rows.filter((r) => r.task === task && r.protocol === protocol && r.layer !== '');
+      const metric = rows.some((r) => r.metric === 'accuracy') ? 'accuracy' : headline;
+      const layers = sortedUnique(rows.filter((r) => r.metric === metric).map((r) => r.layer), compareLayers);
+      if (layers.length < 2) continue;
+      const methods = sortedUnique(rows.filter((r) => r.metric === metric).map((r) => r.method), compareMethods);
+      const cells = new Map(methods.map((method) => [method, layers.map((layer) => stat(stats, method, task, protocol, metric, layer))]));
+      data.push({ task, protocol, metric, layers, methods, cells });
+    }
+  }
+  return data;
+}
+
+/** Title and file/id slug of a per-layer comparison. */
+export function perLayerTitle(d: PerLayerData): string {
+  return `Per-layer ${d.metric} (%): ${taskLabel(d.task).toLowerCase()}${protocolSuffix(d.protocol)}`;
+}
+
+export function perLayerSlug(d: PerLayerData): string {
+  return `${d.task}-${d.metric}${d.protocol ? `-${d.protocol}` : ''}`.toLowerCase();
+}
+
+export function buildPerLayerTables(data: readonly PerLayerData[]): Table[] {
+  return data.map((d) => ({
+    id: `per-layer-${perLayerSlug(d)}`,
+    title: perLayerTitle(d),
+    columns: [{ label: 'Pre-training', align: 'left' as const }, { label: 'Source', align: 'left' as const }, ...d.layers.map((l) => ({ label: l, align: 'right' as const }))],
+    groups: [
+      d.methods.map((method) => {
+        const cells = d.cells.get(method)!;
+        const seeds = Math.max(...cells.map((c) => c?.n ?? 0));
+        return { cells: [methodLabel(method), seedsLabel(seeds), ...cells.map((c) => (c ? formatMeanStd(c, 100, 1) : ''))] };
+      }),
+    ],
+    notes: [
+      'Ours: mean ± sample standard deviation over seeds at each encoder layer; an empty cell is a layer the method was not run at.',
+      ...(PROTOCOL_NOTES[d.protocol] ? [PROTOCOL_NOTES[d.protocol]] : []),
+    ],
+  }));
+}
+
+/** Zhang et al.'s ImageNet linear probe per AlexNet layer: a different dataset and network size, so the shape compares, not the values. */
+export function buildPublishedPerLayerTable(): Table {
+  const cell = (v: { value: number; fromTable?: boolean }) => `${fixed(v.value, 1)}${v.fromTable ? '*' : ''}`;
+  return {
+    id: 'per-layer-published-imagenet',
+    title: 'Published per-layer linear probe (ImageNet, full AlexNet): top-1 accuracy (%)',
+    columns: [{ label: 'Pre-training', align: 'left' }, { label: 'Source', align: 'left' }, ...PUBLISHED_LINEAR_PROBE_LAYERS.map((l) => ({ label: l, align: 'right' as const }))],
+    groups: [PUBLISHED_LINEAR_PROBE.map((p) => ({ published: true, cells: [p.label, 'published', ...PUBLISHED_LINEAR_PROBE_LAYERS.map((l) => cell(p.values[l]))] }))],
+    notes: [...PUBLISHED_LINEAR_PROBE_NOTES],
   };
 }
 

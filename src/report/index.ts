@@ -14,8 +14,17 @@ import { basename, join, resolve } from 'node:path';
 import { checkAgainstBaseline, formatCheckTable, makeBaseline, readBaseline, writeBaseline } from '../results/baseline.js';
 import { writeDirAtomic, writeFileAtomic } from '../fs/atomic.js';
 import { UserError } from '../errors.js';
-import { downstreamBarCharts, fileSafe, methodColors, perClassCharts, pretextLossChart } from './charts.js';
-import { buildInpaintingTable, buildPerClassTables, buildTransferTables, collectPerClass, transferProtocols } from './content.js';
+import { downstreamBarCharts, fileSafe, methodColors, perClassCharts, perLayerCharts, pretextLossChart } from './charts.js';
+import {
+  buildInpaintingTable,
+  buildPerClassTables,
+  buildPerLayerTables,
+  buildPublishedPerLayerTable,
+  buildTransferTables,
+  collectPerClass,
+  collectPerLayer,
+  transferProtocols,
+} from './content.js';
 import { Block, documentToLatex, documentToMarkdown, ReportDocument, ReportImage, Section } from './document.js';
 import { documentToHtml } from './html.js';
 import { aggregate, checkExperimentName, ExperimentResults, loadResults } from '../results/load.js';
@@ -31,7 +40,8 @@ export interface ReportOptions {
 
 const HOW_TO_READ =
   'Rows whose source is "ours" are measured by this harness from results/; rows whose source is "published" are ' +
-  "copied from the paper's tables (shared/PAPER.md; italic in the HTML and LaTeX versions). Scores are mean ± sample " +
+  "copied from published tables (the paper's, and Zhang et al.'s per-layer probes; shared/PAPER.md; italic in the HTML " +
+  'and LaTeX versions). Scores are mean ± sample ' +
   'standard deviation over seeds, in percent unless a column says otherwise. An empty cell means the task was not run ' +
   'for that method; it is never a zero.';
 
@@ -60,6 +70,19 @@ async function sampleImages(results: ExperimentResults, warnings: string[]): Pro
   return images;
 }
 
+/**
+ * Results at several encoder layers: our per-layer tables, Zhang et al.'s
+ * published ImageNet rows beside them, then one chart per table. Absent
+ * when no task ran at two or more layers.
+ */
+function perLayerSection(results: ExperimentResults, stats: ReturnType<typeof aggregate>, colors: Map<string, string>): Section[] {
+  const data = collectPerLayer(results, stats);
+  if (data.length === 0) return [];
+  const tables: Block[] = [...buildPerLayerTables(data), buildPublishedPerLayerTable()].map((table) => ({ kind: 'table', table }));
+  const charts: Block[] = perLayerCharts(data, colors).map((image) => ({ kind: 'image', image }));
+  return [{ title: 'Features per encoder layer (probes)', blocks: [...tables, ...charts] }];
+}
+
 export async function buildReportDocument(results: ExperimentResults): Promise<{ doc: ReportDocument; warnings: string[] }> {
   const warnings: string[] = [];
   const stats = aggregate(results.rows);
@@ -79,6 +102,7 @@ export async function buildReportDocument(results: ExperimentResults): Promise<{
         ...images(downstreamBarCharts(results, stats, protocols, colors)),
       ],
     },
+    ...perLayerSection(results, stats, colors),
     { title: 'Semantic inpainting (Table 1)', blocks: [{ kind: 'table', table: buildInpaintingTable(results, stats) }, ...images(samples)] },
   ];
   if (loss) sections.push({ title: 'Pretext training', blocks: images([loss]) });

@@ -3,7 +3,7 @@ import { describe, it } from 'mocha';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/random.js';
-import { LINEAR_PROBE_DEFAULTS, poolForProbe, probePoolSize, probeScores, trainLinearProbe } from '../../src/downstream/linear-probe.js';
+import { LINEAR_PROBE_DEFAULTS, probeScores, trainLinearProbe } from '../../src/downstream/linear-probe.js';
 
 /** n points per class in d dims: class c sits at +3 on axis c, with N(0, 1) noise elsewhere (linearly separable with margin). */
 function separable(classes: number, perClass: number, dims: number, seed: number): { x: Float32Array; labels: number[] } {
@@ -24,18 +24,6 @@ function separable(classes: number, perClass: number, dims: number, seed: number
 describe('linear probe', () => {
   before(async () => {
     await initBackend('wasm');
-  });
-
-  it('pools each layer to about the target size', () => {
-    // 16x16x24 = 6144 values; target 1536 -> side 8, window 2.
-    assert.equal(probePoolSize(16, 24, 1536), 2);
-    assert.equal(probePoolSize(4, 256, 9216), 1);
-    assert.equal(probePoolSize(2, 4, 1), 2);
-    const pooled = tf.tidy(() => poolForProbe(tf.ones([3, 16, 16, 24]) as tf.Tensor4D, 1536));
-    assert.deepEqual(pooled.shape, [3, 1536]);
-    // An average of ones is one.
-    assert.ok(pooled.dataSync().every((v) => Math.abs(v - 1) < 1e-6));
-    pooled.dispose();
   });
 
   for (const [loss, optimizer] of [['softmax', 'adam'], ['sigmoid', 'sgd']] as const) {

@@ -114,6 +114,11 @@ describe('experiment loading', () => {
     assert.match(joined, /\/downstream\/0\/dataset: segmentation needs label maps, which only datasets of format "voc" have; "imgs" is format "folder"/);
     assert.match(joined, /\/downstream\/1\/finetuneFrom: only the finetune protocol reads it, and protocols is \["frozen"\]; add "finetune" or remove finetuneFrom/);
     assert.match(joined, /\/downstream\/2\/finetuneFrom: "conv4" is above layer "conv2"/);
+    // probeDims belongs to knn and linear alike: either one reads it.
+    const probe = (protocols: string[]) => validateExperiment({ ...minimal, downstream: [{ task: 'classification', protocols, probeDims: 4000 }] });
+    assert.deepEqual(probe(['frozen']), ['/downstream/0/probeDims: only the knn and linear protocols read it, and protocols is ["frozen"]; add "knn" or remove probeDims']);
+    assert.deepEqual(probe(['frozen', 'linear']), []);
+    assert.deepEqual(probe(['knn']), []);
     // A task's own fields come from its registration: detection's apMethod has no sklearn.
     const detection = validateExperiment({ ...minimal, downstream: [{ task: 'detection', apMethod: 'sklearn' }] });
     assert.deepEqual(detection, ['/downstream/0/apMethod: must be one of "voc07", "area" (got "sklearn")']);

@@ -36,4 +36,17 @@ describe('experiment plan', () => {
     const otherBackend = makePlan(exp, 'cpu');
     assert.ok(otherBackend.every((j, i) => j.dir !== plan[i].dir), 'the backend is part of every job key');
   });
+
+  it("keys a field two protocols share (probeDims) into both protocols' jobs and no other", async () => {
+    const exp: Experiment = await loadExperiment('experiments/ci-cifar10.json');
+    exp.downstream[0].protocols = ['frozen', 'knn', 'linear'];
+    const dirs = (e: Experiment) => new Map(makePlan(e, 'wasm').filter((j) => j.stage === 'downstream').map((j) => [`${j.method}/${j.protocol}/${j.seed}`, j.dir]));
+    const before = dirs(exp);
+    const changed = structuredClone(exp);
+    changed.downstream[0].probeDims = 4000;
+    const after = dirs(changed);
+    const moved = [...before.keys()].filter((k) => before.get(k) !== after.get(k)).map((k) => k.split('/')[1]);
+    assert.deepEqual([...new Set(moved)].sort(), ['knn', 'linear']);
+    assert.equal(moved.length, 2 * exp.pretext.length * exp.seeds.length);
+  });
 });

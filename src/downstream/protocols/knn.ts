@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { knnVotes, l2NormalizeRows } from '../../metrics/knn.js';
+import { PROBE_DIMS_FIELD } from '../probe-pooling.js';
 import { registerProtocol } from './registry.js';
 
 /** Test rows per similarity product: bounds the [rows, train] matrix held at once. */
@@ -15,6 +16,7 @@ const QUERY_CHUNK = 256;
 interface KnnConfig {
   k: number;
   temperature: number;
+  probeDims: number;
 }
 
 registerProtocol({
@@ -24,9 +26,11 @@ registerProtocol({
     properties: {
       k: { type: 'integer', minimum: 1, default: 20, description: 'kNN protocol: neighbours that vote (Wu et al. and DINO report 20 and 200).' },
       temperature: { type: 'number', exclusiveMinimum: 0, default: 0.07, description: 'kNN protocol: each vote weighs exp(similarity / temperature).' },
+      probeDims: PROBE_DIMS_FIELD,
     },
   },
   trainedLayers: () => [],
+  pooledDims: (config) => (config as unknown as KnnConfig).probeDims,
   fitFeatures(train, config) {
     const { featureSize } = train;
     const classes = train.labels[0]?.length ?? 0;

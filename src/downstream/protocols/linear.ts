@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LINEAR_PROBE_DEFAULTS, probeScores, trainLinearProbe } from '../linear-probe.js';
+import { PROBE_DIMS_FIELD } from '../probe-pooling.js';
 import { registerProtocol } from './registry.js';
 
 /** The protocol's own fields of a downstream entry. */
@@ -14,6 +15,7 @@ interface LinearConfig {
   probeLr: number;
   probeOptimizer: 'adam' | 'sgd';
   probeWeightDecay: number;
+  probeDims: number;
 }
 
 registerProtocol({
@@ -26,9 +28,11 @@ registerProtocol({
       probeLr: { type: 'number', exclusiveMinimum: 0, default: LINEAR_PROBE_DEFAULTS.lr, description: 'linear protocol: peak learning rate of the cosine schedule.' },
       probeOptimizer: { enum: ['adam', 'sgd'], default: LINEAR_PROBE_DEFAULTS.optimizer, description: 'linear protocol: Adam, or SGD with momentum 0.9.' },
       probeWeightDecay: { type: 'number', minimum: 0, default: LINEAR_PROBE_DEFAULTS.weightDecay },
+      probeDims: PROBE_DIMS_FIELD,
     },
   },
   trainedLayers: () => [],
+  pooledDims: (config) => (config as unknown as LinearConfig).probeDims,
   fitFeatures(train, entry) {
     const config = entry as unknown as LinearConfig;
     const { featureSize, labels } = train;

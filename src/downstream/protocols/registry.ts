@@ -30,6 +30,14 @@ export interface ProtocolSpec {
    * support it (classification) call it instead of training their head.
    */
   fitFeatures?(train: { features: Float32Array; labels: Int8Array[]; featureSize: number; seed: number }, config: DownstreamCommonConfig): (features: Float32Array, count: number) => Float32Array;
+  /**
+   * A protocol that reads the layer average-pooled to about this many values
+   * per image (Zhang et al.'s ~9k; probe-pooling.ts picks the grid): the
+   * task's encoder then ends in that pooling, so training and test features
+   * pool alike and only pooled features are ever held. 0 or absent: the
+   * layer whole.
+   */
+  pooledDims?(config: DownstreamCommonConfig): number;
   /** Problems of an entry running this protocol at `layer`, as "field: message". */
   check?(config: DownstreamCommonConfig, layer: EncoderLayer): string[];
 }
