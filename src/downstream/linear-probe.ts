@@ -66,6 +66,13 @@ export function probeScores(probe: TrainedProbe, features: Float32Array, count: 
   return out;
 }
 
+/** Rows `rows` of a row-major [n, width] array, back to back. */
+function gatherRows(values: Float32Array, width: number, rows: readonly number[]): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => out.set(values.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}
+
 /**
  * Trains the probe on `features` [n, d] with `targets` [n, classes] (one-hot
  * for softmax, 0/1 per class for sigmoid). Every draw comes from `seed`.
@@ -77,7 +84,11 @@ export function trainLinearProbe(features: tf.Tensor2D, targets: tf.Tensor2D, op
     const m = tf.moments(features, 0);
     return { mean: m.mean, invStd: tf.rsqrt(m.variance.add(1e-5)) };
   });
-  const standardised = tf.tidy(() => features.sub(mean).mul(invStd) as tf.Tensor2D);
+  // Batches are gathered on the CPU side: the wasm backend's gather kernel costs more than the probe's arithmetic.
+  const standardisedTensor = tf.tidy(() => features.sub(mean).mul(invStd));
+  const standardised = standardisedTensor.dataSync() as Float32Array;
+  standardisedTensor.dispose();
+  const targetValues = targets.dataSync() as Float32Array;
   const [weights, bias] = tf.tidy(() => [tf.variable(tf.zeros([dims, classes])), tf.variable(tf.zeros([classes]))]);
   const optimizer: tf.Optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.lr) : tf.train.momentum(opts.lr, 0.9);
   const rng = new Rng(opts.seed).fork('linear-probe-order');
@@ -89,10 +100,10 @@ export function trainLinearProbe(features: tf.Tensor2D, targets: tf.Tensor2D, op
         // Cosine decay per step, from lr to 0 at the last step.
         const progress = (epoch * stepsPerEpoch + s) / (opts.epochs * stepsPerEpoch);
         setLearningRate(optimizer, opts.optimizer, opts.lr * 0.5 * (1 + Math.cos(Math.PI * progress)));
+        const rows = order.slice(s * opts.batchSize, (s + 1) * opts.batchSize);
         tf.tidy(() => {
-          const idx = tf.tensor1d(order.slice(s * opts.batchSize, (s + 1) * opts.batchSize), 'int32');
-          const x = standardised.gather(idx);
-          const y = targets.gather(idx);
+          const x = tf.tensor2d(gatherRows(standardised, dims, rows), [rows.length, dims]);
+          const y = tf.tensor2d(gatherRows(targetValues, classes, rows), [rows.length, classes]);
           optimizer.minimize(
             () => {
               const logits = x.matMul(weights).add(bias);
@@ -109,7 +120,6 @@ export function trainLinearProbe(features: tf.Tensor2D, targets: tf.Tensor2D, op
     optimizer.dispose();
     // tfjs 4.22's MomentumOptimizer.dispose leaves its SGD parent's learning-rate scalar behind.
     if (opts.optimizer === 'sgd') (optimizer as unknown as { c: tf.Tensor }).c.dispose();
-    standardised.dispose();
   }
   const probe: TrainedProbe = {
     dims,
