@@ -6,6 +6,7 @@
  * centre crop or 10 crops (corners + centre, each mirrored).
  */
 import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
@@ -15,7 +16,8 @@ import { decodeChunk, readableIndices, StreamingCropLoader } from '../data/loade
 import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
-import { buildFcHead, FeatureScaler, predictInBatches, variablesOf } from './features.js';
+import { buildFcHead, predictInBatches, ScalerFit, variablesOf, type FeatureScaler } from './features.js';
+import { FeatureStore } from './feature-store.js';
 import { registerTask } from './registry.js';
 import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './transfer.js';
 import type { DownstreamContext } from './registry.js';
@@ -120,9 +122,10 @@ async function readableSplit(split: LabelledSplit, bad: BadSamples): Promise<Str
 }
 
 /**
- * Streams the encoder outputs of each of `views` for every image to `use`,
- * a chunk of images at a time: each chunk is decoded once and dropped after
- * its views have passed through the encoder.
+ * Streams the encoder outputs of `views` for every image to `use`, a chunk
+ * of images at a time (one array per view, the chunk's images back to back):
+ * each chunk is decoded once and dropped after its views have passed through
+ * the encoder.
  */
 async function forEachViewChunk(
   model: tf.LayersModel,
@@ -131,34 +134,83 @@ async function forEachViewChunk(
   crop: number,
   views: CropView[],
   bad: BadSamples,
-  use: (view: number, start: number, count: number, features: Float32Array) => void | Promise<void>,
+  use: (start: number, count: number, features: Float32Array[]) => void | Promise<void>,
 ): Promise<void> {
   const count = split.sources.length;
   for (let start = 0; start < count; start += FEATURE_CHUNK) {
     const indices = Array.from({ length: Math.min(FEATURE_CHUNK, count - start) }, (_, k) => start + k);
     const bank = await decodeChunk(split.sources, indices, loadSize, bad);
     const local = indices.map((_, k) => k);
-    for (const [v, view] of views.entries()) {
-      await use(v, start, local.length, await predictInBatches(model, cropViews(bank, local, crop, local.map(() => view)), local.length, [crop, crop, 3]));
+    const features: Float32Array[] = [];
+    for (const view of views) {
+      features.push(await predictInBatches(model, cropViews(bank, local, crop, local.map(() => view)), local.length, [crop, crop, 3]));
     }
+    await use(start, local.length, features);
   }
 }
 
-/** Encoder outputs of each of `views` for every image: one array per view, images back to back. */
-async function viewFeatures(model: tf.LayersModel, split: StreamedSplit, loadSize: number, crop: number, views: CropView[], bad: BadSamples): Promise<Float32Array[]> {
-  const chunks: Float32Array[][] = views.map(() => []);
-  await forEachViewChunk(model, split, loadSize, crop, views, bad, (v, _start, _count, features) => {
-    chunks[v].push(features);
-  });
-  return chunks.map((parts) => {
-    const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      all.set(p, offset);
-      offset += p.length;
-    }
-    return all;
-  });
+/** Joins arrays back to back. */
+function concat(parts: Float32Array[]): Float32Array {
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.length;
+  }
+  return all;
+}
+
+/** What one pass over the training images gives: the scaler, and the features a protocol trains on. */
+interface TrainFeatures {
+  /** Fitted on the centre crops' features (of the initial encoder, before any fine-tuning). */
+  scaler: FeatureScaler;
+  /** Centre-crop features of every image, raw, in memory: only when the protocol fits on features itself (kNN, linear). */
+  centre: Float32Array | null;
+  /** Raw features of `views` of every image on disk, row `image * views + view`: only for the frozen protocol. */
+  store: FeatureStore | null;
+}
+
+/** File of the frozen protocol's feature cache, inside the job's folder while it runs (deleted before the folder is complete). */
+export const FEATURE_STORE_FILE = 'frozen-features.f32';
+
+/**
+ * One pass of the encoder over the training images: the scaler's statistics
+ * accumulate a chunk at a time, and the frozen protocol's augmented views go
+ * to a FeatureStore in the job folder, so neither the scaler's fit nor the
+ * cache holds a whole split's features on the heap.
+ */
+async function trainFeatures(
+  model: tf.LayersModel,
+  split: StreamedSplit,
+  loadSize: number,
+  crop: number,
+  featureShape: number[],
+  centre: CropView,
+  opts: { keepCentre: boolean; views: CropView[]; storePath: string },
+  bad: BadSamples,
+): Promise<TrainFeatures> {
+  const fit = new ScalerFit(featureShape, false);
+  const featSize = fit.itemSize;
+  const centreParts: Float32Array[] = [];
+  const nViews = opts.views.length;
+  const store = nViews > 0 ? await FeatureStore.create(opts.storePath, featSize) : null;
+  try {
+    await forEachViewChunk(model, split, loadSize, crop, [centre, ...opts.views], bad, async (_start, count, [centreFeatures, ...viewFeatures]) => {
+      fit.add(centreFeatures);
+      if (opts.keepCentre) centreParts.push(centreFeatures);
+      if (!store) return;
+      // Image-major rows, so a chunk is one append: row image * views + view.
+      const rows = new Float32Array(count * nViews * featSize);
+      for (let k = 0; k < count; k++) {
+        viewFeatures.forEach((f, v) => rows.set(f.subarray(k * featSize, (k + 1) * featSize), (k * nViews + v) * featSize));
+      }
+      await store.append(rows);
+    });
+  } catch (err) {
+    await store?.close();
+    throw err;
+  }
+  return { scaler: fit.finish(), centre: opts.keepCentre ? concat(centreParts) : null, store };
 }
 
 function sigmoidOrSoftmax(logits: Float32Array, n: number, c: number, exclusive: boolean): Float32Array {
@@ -192,16 +244,25 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   const calibration = Array.from({ length: calibrationCount }, (_, i) => i);
   const calibrationBank = await decodeChunk(train.sources, calibration, loadSize, bad);
   calibrateEncoder(encoder, config.rescale, cropViews(calibrationBank, calibration, size, calibration.map(() => centre)), calibrationCount);
-  // Frozen: features of a few fixed augmented views per image, computed once, in the same pass as the scaler's centre views.
-  const frozenViews = encoder.trainsEncoder || ctx.protocol!.fitFeatures ? [] : testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
-  const [centreFeatures, ...viewCache] = await viewFeatures(encoder.model, train, loadSize, size, [centre, ...frozenViews], bad);
-  const scaler = FeatureScaler.fit(centreFeatures, nTrain, encoder.featureShape, false);
-
   const fit = ctx.protocol!.fitFeatures;
+  // Frozen: features of a few fixed augmented views per image, computed once, in the same pass as the scaler's centre views.
+  const frozenViews = encoder.trainsEncoder || fit ? [] : testViews(loadSize, size, 10).filter((_, i) => i % 3 === 0 || i === 9);
+  const features = await trainFeatures(
+    encoder.model,
+    train,
+    loadSize,
+    size,
+    encoder.featureShape,
+    centre,
+    { keepCentre: fit !== undefined, views: frozenViews, storePath: join(job.outDir, FEATURE_STORE_FILE) },
+    bad,
+  );
+  const { scaler } = features;
+
   if (fit) {
     // The protocol fits on the encoder's features itself (e.g. kNN): the training images' centre crops, standardised.
     const started = performance.now();
-    const predict = fit({ features: scaler.applyInPlace(centreFeatures), labels: trainLabels, featureSize: featSize, seed: rng.intSeed('protocol') }, config);
+    const predict = fit({ features: scaler.applyInPlace(features.centre!), labels: trainLabels, featureSize: featSize, seed: rng.intSeed('protocol') }, config);
     const trainSeconds = (performance.now() - started) / 1000;
     const scores = await testScores(encoder, test, loadSize, config.testCrops, bad, c, async (raw, count) => predict(scaler.applyInPlace(raw), count));
     scaler.dispose();
@@ -230,20 +291,24 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
     trainSeconds = loop.seconds();
     await loader.close();
   } else {
-    const views = frozenViews;
-    const cache = viewCache.map((f) => scaler.applyInPlace(f));
+    // Each step reads its batch's rows from disk, one random view per image, and standardises them: the same float32s as scaling the whole cache first.
+    const store = features.store!;
+    const nViews = frozenViews.length;
     const viewRng = rng.fork('views');
-    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, views: viewRng });
-    for (let step = loop.firstStep; step <= config.steps; step++) {
-      const idx = sampler.take(batch);
-      const feats = new Float32Array(idx.length * featSize);
-      idx.forEach((i, b) => feats.set(cache[viewRng.int(views.length)].subarray(i * featSize, (i + 1) * featSize), b * featSize));
-      const f = tf.tensor(feats, [idx.length, ...encoder.featureShape]);
-      const loss = optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive));
-      f.dispose();
-      await loop.endStep(step, loss);
+    try {
+      const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler, views: viewRng });
+      for (let step = loop.firstStep; step <= config.steps; step++) {
+        const idx = sampler.take(batch);
+        const feats = scaler.applyInPlace(await store.read(idx.map((i) => i * nViews + viewRng.int(nViews))));
+        const f = tf.tensor(feats, [idx.length, ...encoder.featureShape]);
+        const loss = optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive));
+        f.dispose();
+        await loop.endStep(step, loss);
+      }
+      trainSeconds = loop.seconds();
+    } finally {
+      await store.close();
     }
-    trainSeconds = loop.seconds();
   }
   optimizer.dispose();
   const scores = await testScores(encoder, test, loadSize, config.testCrops, bad, c, async (raw, count) => {
@@ -267,9 +332,11 @@ async function testScores(
 ): Promise<Float32Array> {
   const scores = new Float32Array(test.sources.length * c);
   const views = testViews(loadSize, encoder.inputSize, testCrops);
-  await forEachViewChunk(encoder.model, test, loadSize, encoder.inputSize, views, bad, async (_view, start, count, raw) => {
-    const probs = await probabilities(raw, count);
-    for (let i = 0; i < probs.length; i++) scores[start * c + i] += probs[i] / views.length;
+  await forEachViewChunk(encoder.model, test, loadSize, encoder.inputSize, views, bad, async (start, count, perView) => {
+    for (const raw of perView) {
+      const probs = await probabilities(raw, count);
+      for (let i = 0; i < probs.length; i++) scores[start * c + i] += probs[i] / views.length;
+    }
   });
   return scores;
 }

@@ -70,32 +70,19 @@ export class FeatureScaler {
     private readonly invStd: tf.Tensor,
   ) {}
 
+  /** Takes ownership of the two statistics tensors (ScalerFit's result). */
+  static fromStats(mean: tf.Tensor, invStd: tf.Tensor): FeatureScaler {
+    return new FeatureScaler(mean, invStd);
+  }
+
   /**
    * `perChannel`: one mean/std per channel (convolutional heads); otherwise
    * one per feature element (fully-connected heads).
    */
   static fit(features: Float32Array, n: number, shape: number[], perChannel: boolean): FeatureScaler {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const channels = shape[shape.length - 1];
-    const groups = perChannel ? channels : size;
-    const sum = new Float64Array(groups);
-    const sumSq = new Float64Array(groups);
-    for (let i = 0; i < n * size; i++) {
-      const g = perChannel ? i % channels : i % size;
-      const v = features[i];
-      sum[g] += v;
-      sumSq[g] += v * v;
-    }
-    const count = perChannel ? (n * size) / channels : n;
-    const mean = new Float32Array(groups);
-    const invStd = new Float32Array(groups);
-    for (let g = 0; g < groups; g++) {
-      mean[g] = sum[g] / count;
-      const variance = Math.max(0, sumSq[g] / count - mean[g] * mean[g]);
-      invStd[g] = 1 / Math.sqrt(variance + 1e-5);
-    }
-    const statShape = perChannel ? [...shape.map(() => 1), channels] : [1, ...shape];
-    return new FeatureScaler(tf.tensor(mean, statShape), tf.tensor(invStd, statShape));
+    const fit = new ScalerFit(shape, perChannel);
+    fit.add(features.subarray(0, n * fit.itemSize));
+    return fit.finish();
   }
 
   apply(features: tf.Tensor): tf.Tensor {
@@ -116,5 +103,60 @@ export class FeatureScaler {
   dispose(): void {
     this.mean.dispose();
     this.invStd.dispose();
+  }
+}
+
+/**
+ * FeatureScaler.fit a chunk of items at a time, for features that are never
+ * all in memory at once (the frozen protocol's, streamed to a FeatureStore).
+ * Chunks added in item order sum in the same order as one whole array, so
+ * the scaler is bit-identical to fit's.
+ */
+export class ScalerFit {
+  readonly itemSize: number;
+  private readonly channels: number;
+  private readonly sum: Float64Array;
+  private readonly sumSq: Float64Array;
+  private items = 0;
+
+  constructor(
+    private readonly shape: number[],
+    private readonly perChannel: boolean,
+  ) {
+    this.itemSize = shape.reduce((a, b) => a * b, 1);
+    this.channels = shape[shape.length - 1];
+    const groups = perChannel ? this.channels : this.itemSize;
+    this.sum = new Float64Array(groups);
+    this.sumSq = new Float64Array(groups);
+  }
+
+  /** Adds whole items, back to back in `features`. */
+  add(features: Float32Array): void {
+    if (features.length % this.itemSize !== 0) throw new Error(`scaler fit: ${features.length} floats are not whole items of ${this.itemSize}`);
+    // Every chunk starts at an item boundary, a multiple of the channel count too, so the local index names the same group.
+    const modulus = this.perChannel ? this.channels : this.itemSize;
+    const { sum, sumSq } = this;
+    for (let i = 0; i < features.length; i++) {
+      const g = i % modulus;
+      const v = features[i];
+      sum[g] += v;
+      sumSq[g] += v * v;
+    }
+    this.items += features.length / this.itemSize;
+  }
+
+  finish(): FeatureScaler {
+    const { perChannel, channels, shape, sum, sumSq } = this;
+    const groups = sum.length;
+    const count = perChannel ? (this.items * this.itemSize) / channels : this.items;
+    const mean = new Float32Array(groups);
+    const invStd = new Float32Array(groups);
+    for (let g = 0; g < groups; g++) {
+      mean[g] = sum[g] / count;
+      const variance = Math.max(0, sumSq[g] / count - mean[g] * mean[g]);
+      invStd[g] = 1 / Math.sqrt(variance + 1e-5);
+    }
+    const statShape = perChannel ? [...shape.map(() => 1), channels] : [1, ...shape];
+    return FeatureScaler.fromStats(tf.tensor(mean, statShape), tf.tensor(invStd, statShape));
   }
 }

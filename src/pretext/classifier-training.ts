@@ -2,7 +2,8 @@
  * The training loop shared by the pretext methods that classify (rotation,
  * supervised): the experiment's encoder, then global average pooling and one
  * linear layer to `classes` logits, softmax cross-entropy, Adam. Only the
- * encoder is saved: there is no generator to score on inpainting.
+ * encoder is saved: there is no generator to score on inpainting. Images
+ * stream from disk through the loader the reconstruction methods use.
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
@@ -10,12 +11,14 @@ import { stringify } from 'csv-stringify/sync';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
-import { cropBatch, EpochSampler, loadImageBank } from '../data/batches.js';
+import { EpochSampler } from '../data/batches.js';
+import { readableSources, StreamingCropLoader } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import type { SampleRef } from '../data/formats/types.js';
 import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { UserError } from '../errors.js';
 import type { ConfigFragment } from '../registry/registry.js';
 import { saveTrainedEncoder } from './common.js';
 import type { PretextCommonConfig } from './config.js';
@@ -55,6 +58,9 @@ export interface ClassifierTask {
   batch(images: Float32Array, indices: number[], samples: SampleRef[], size: number, rng: Rng): { input: Float32Array; targets: number[] };
 }
 
+/** Batches decoding ahead of training, as in the reconstruction methods. */
+const PREFETCH_BATCHES = 3;
+
 export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: PretextContext, task: ClassifierTask): Promise<PretextOutcome> {
   const { config, model } = job;
   const rng = new Rng(job.seed);
@@ -63,10 +69,12 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   if (task.usable) samples = task.usable(samples);
   if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  const bank = await loadImageBank(samples, Math.round(size * config.loadScale), 'cover', bad);
-  const kept = bank.kept.map((i) => samples[i]);
+  if (samples.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const kept = await readableSources(samples, bad);
+  if (kept.length === 0) throw new UserError(`no readable image among the ${samples.length} listed (${samples[0].source}, ...): every one was skipped as bad`);
+  const loadSize = Math.round(size * config.loadScale);
   const classes = task.classes();
-  logLine(`pretext ${config.name}: ${bank.images.length} images, ${classes} classes, ${config.steps} steps of ${config.batchSize}`);
+  logLine(`pretext ${config.name}: ${kept.length} images streamed at ${loadSize}px -> ${size}px crops, ${classes} classes, ${config.steps} steps of ${config.batchSize}`);
 
   const encoderSpec = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
   const seed = rng.intSeed('weights');
@@ -82,8 +90,14 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = tf.train.adam(config.lr);
 
-  const sampler = new EpochSampler(bank.images.length, rng.fork('order'));
-  const cropRng = rng.fork('crops');
+  // The same order and crop streams, drawn in the same order, as the reconstruction methods' loader.
+  const loader = new StreamingCropLoader(
+    kept,
+    { loadSize, crop: size, batchSize: config.batchSize, prefetch: PREFETCH_BATCHES },
+    new EpochSampler(kept.length, rng.fork('order')),
+    rng.fork('crops'),
+    bad,
+  );
   const taskRng = rng.fork('task');
   const { loop, saved } = await ResumableLoop.start({
     label: `pretext ${config.name}`,
@@ -93,22 +107,26 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
     lr: config.lr,
     imagesPerStep: config.batchSize,
     parts: { models: { net }, optimizers: { net: opt } },
-    streams: { sampler, crops: cropRng, task: taskRng },
+    streams: { sampler: loader.samplerStream, crops: loader.cropStream, task: taskRng },
   });
   const rows = (saved?.rows as (string | number)[][] | undefined) ?? [];
   let last = (saved?.last as number | undefined) ?? NaN;
-  for (let step = loop.firstStep; step <= config.steps; step++) {
-    const indices = sampler.take(config.batchSize);
-    const { input: x, targets } = task.batch(cropBatch(bank, indices, size, cropRng), indices, kept, size, taskRng);
-    const cost = tf.tidy(() => {
-      const xt = tf.tensor4d(x, [indices.length, size, size, 3]);
-      const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), classes);
-      return opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, net.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
-    });
-    last = (await cost.data())[0];
-    cost.dispose();
-    if (step % config.logEvery === 0 || step === config.steps) rows.push([step, last, loop.seconds().toFixed(2)]);
-    await loop.endStep(step, last, () => ({ last, rows }));
+  try {
+    for (let step = loop.firstStep; step <= config.steps; step++) {
+      const { indices, images } = await loader.next();
+      const { input: x, targets } = task.batch(images, indices, kept, size, taskRng);
+      const cost = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [indices.length, size, size, 3]);
+        const yt = tf.oneHot(tf.tensor1d(targets, 'int32'), classes);
+        return opt.minimize(() => tf.losses.softmaxCrossEntropy(yt, net.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+      });
+      last = (await cost.data())[0];
+      cost.dispose();
+      if (step % config.logEvery === 0 || step === config.steps) rows.push([step, last, loop.seconds().toFixed(2)]);
+      await loop.endStep(step, last, () => ({ last, rows }));
+    }
+  } finally {
+    await loader.close();
   }
   const trainSeconds = loop.seconds();
   opt.dispose();
