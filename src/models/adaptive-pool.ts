@@ -9,8 +9,8 @@
  * Shapes NHWC.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FixedSizeLayer, type FixedSizeArgs } from './fixed-size-layer.js';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 /** [start, end) of each output cell's window along an axis of `inSize` inputs. */
 export function adaptiveWindows(inSize: number, outSize: number): [number, number][] {
@@ -41,34 +41,14 @@ export function adaptiveAvgPool(x: tf.Tensor4D, outH: number, outW: number): tf.
   });
 }
 
-export interface AdaptiveAveragePooling2DArgs extends LayerArgs {
-  height: number;
-  width: number;
-}
+export type AdaptiveAveragePooling2DArgs = FixedSizeArgs;
 
 /** adaptiveAvgPool as a layer, so a model can end in it (the probes' pooled features). */
-export class AdaptiveAveragePooling2D extends tf.layers.Layer {
+export class AdaptiveAveragePooling2D extends FixedSizeLayer {
   static className = 'AdaptiveAveragePooling2D';
-  readonly height: number;
-  readonly width: number;
 
-  constructor(args: AdaptiveAveragePooling2DArgs) {
-    super(args);
-    this.height = args.height;
-    this.width = args.width;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = Array.isArray(inputShape[0]) ? (inputShape as tf.Shape[])[0] : (inputShape as tf.Shape);
-    return [shape[0], this.height, this.width, shape[3]];
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return adaptiveAvgPool((Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D, this.height, this.width);
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), height: this.height, width: this.width };
+  protected map(x: tf.Tensor4D): tf.Tensor4D {
+    return adaptiveAvgPool(x, this.height, this.width);
   }
 }
 

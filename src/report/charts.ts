@@ -90,6 +90,11 @@ function titleOptions(text: string) {
   return { display: true, text, font: { size: 18, weight: 'bold' as const }, padding: { top: 6, bottom: 10 } };
 }
 
+/** What every chart here shares: drawn once at its pixel size (no animation, no resizing), a title, the legend on top. */
+function staticChartOptions(title: string) {
+  return { animation: false as const, responsive: false, devicePixelRatio: 1, plugins: { title: titleOptions(title), legend: { position: 'top' as const } } };
+}
+
 export interface BarSeries {
   label: string;
   color: string;
@@ -115,10 +120,7 @@ export function renderBarChart(opts: BarChartOptions): Uint8Array {
       datasets: opts.series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color, borderColor: s.color, borderWidth: 1 })),
     },
     options: {
-      animation: false,
-      responsive: false,
-      devicePixelRatio: 1,
-      plugins: { title: titleOptions(opts.title), legend: { position: 'top' } },
+      ...staticChartOptions(opts.title),
       scales: {
         x: { ticks: { autoSkip: false, maxRotation: 60, minRotation: 0 }, grid: { display: false } },
         y: {
@@ -164,10 +166,7 @@ export function renderLineChart(opts: LineChartOptions): Uint8Array {
       })),
     },
     options: {
-      animation: false,
-      responsive: false,
-      devicePixelRatio: 1,
-      plugins: { title: titleOptions(opts.title), legend: { position: 'top' } },
+      ...staticChartOptions(opts.title),
       scales: {
         x: { type: 'linear', title: { display: true, text: opts.xLabel }, grid: { color: '#e6e6e6' } },
         y: { title: { display: true, text: opts.yLabel }, grid: { color: '#e6e6e6' } },
@@ -200,10 +199,7 @@ export function renderCategoryLineChart(opts: BarChartOptions): Uint8Array {
       })),
     },
     options: {
-      animation: false,
-      responsive: false,
-      devicePixelRatio: 1,
-      plugins: { title: titleOptions(opts.title), legend: { position: 'top' } },
+      ...staticChartOptions(opts.title),
       scales: {
         // offset: half a category of room each side, so the first and last points and their labels are not clipped.
         x: { offset: true, title: { display: true, text: 'encoder layer' }, grid: { display: false } },
