@@ -60,6 +60,9 @@ async function decodeSample(ref: ImageRef, size: number, bad: BadSamples): Promi
   return img;
 }
 
+/** Batches a training loop keeps decoding ahead of its step: enough to hide a slow decode, few enough that memory stays small. */
+export const TRAINING_PREFETCH = 3;
+
 export interface CropLoaderOptions {
   /** Side each image is resized to (aspect kept, centre cropped) before the random crop. */
   loadSize: number;

@@ -12,7 +12,7 @@ import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
 import { cropViews, EpochSampler, type CropView } from '../data/batches.js';
 import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
-import { decodeChunk, readableIndices, StreamingCropLoader } from '../data/loader.js';
+import { decodeChunk, readableIndices, StreamingCropLoader, TRAINING_PREFETCH } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
@@ -104,8 +104,6 @@ function testViews(loadSize: number, crop: number, crops: 1 | 10): CropView[] {
 
 /** Images are decoded in chunks of this many, each once for all its views; a multiple of predictInBatches' batch. */
 const FEATURE_CHUNK = 32;
-/** Training batches decoding ahead of fine-tuning. */
-const PREFETCH_BATCHES = 3;
 
 /** The images of a split that read, and their labels. */
 interface StreamedSplit {
@@ -276,7 +274,7 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   const batch = Math.min(config.batchSize, nTrain);
   let trainSeconds: number;
   if (encoder.trainsEncoder) {
-    const loader = new StreamingCropLoader(train.sources, { loadSize, crop: size, batchSize: batch, prefetch: PREFETCH_BATCHES }, sampler, cropRng, bad);
+    const loader = new StreamingCropLoader(train.sources, { loadSize, crop: size, batchSize: batch, prefetch: TRAINING_PREFETCH }, sampler, cropRng, bad);
     const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler: loader.samplerStream, crops: loader.cropStream });
     for (let step = loop.firstStep; step <= config.steps; step++) {
       const { indices: idx, images } = await loader.next();

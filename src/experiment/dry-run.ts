@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { logLine, formatDuration } from '../engine/log.js';
 import { openDataset } from '../data/formats/index.js';
+import { TRAINING_PREFETCH } from '../data/loader.js';
 import { resolveSides, syntheticSplitSize } from '../data/synthetic.js';
 import type { TransferConfig } from '../downstream/config.js';
 import { PROTOCOLS } from '../downstream/index.js';
@@ -38,8 +39,8 @@ export interface DryRunOptions {
 const FROZEN_TRAIN_VIEWS = 4;
 /** Adam keeps two moments per weight; a training checkpoint holds weights and both. */
 const CHECKPOINT_COPIES = 3;
-/** Loader batches in flight (pretext PREFETCH_BATCHES + the one training). */
-const BATCHES_IN_MEMORY = 4;
+/** Loader batches in flight: those decoding ahead, and the one training. */
+const BATCHES_IN_MEMORY = TRAINING_PREFETCH + 1;
 
 interface Measured {
   /** Seconds per image at the timed batch. */

@@ -11,16 +11,13 @@ import { stringify } from 'csv-stringify/sync';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
-import { EpochSampler } from '../data/batches.js';
-import { readableSources, StreamingCropLoader } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import type { SampleRef } from '../data/formats/types.js';
 import { DEFAULT_ENCODER, ENCODERS } from '../models/encoders/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { UserError } from '../errors.js';
 import type { ConfigFragment } from '../registry/registry.js';
-import { saveTrainedEncoder } from './common.js';
+import { pretextCropLoader, readablePretextImages, saveTrainedEncoder } from './common.js';
 import type { PretextCommonConfig } from './config.js';
 import type { PretextContext } from './registry.js';
 import type { PretextJob, PretextOutcome } from './types.js';
@@ -58,9 +55,6 @@ export interface ClassifierTask {
   batch(images: Float32Array, indices: number[], samples: SampleRef[], size: number, rng: Rng): { input: Float32Array; targets: number[] };
 }
 
-/** Batches decoding ahead of training, as in the reconstruction methods. */
-const PREFETCH_BATCHES = 3;
-
 export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: PretextContext, task: ClassifierTask): Promise<PretextOutcome> {
   const { config, model } = job;
   const rng = new Rng(job.seed);
@@ -69,9 +63,7 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   if (task.usable) samples = task.usable(samples);
   if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  if (samples.length === 0) throw new UserError('no images to load: the dataset split is empty');
-  const kept = await readableSources(samples, bad);
-  if (kept.length === 0) throw new UserError(`no readable image among the ${samples.length} listed (${samples[0].source}, ...): every one was skipped as bad`);
+  const kept = await readablePretextImages(samples, bad);
   const loadSize = Math.round(size * config.loadScale);
   const classes = task.classes();
   logLine(`pretext ${config.name}: ${kept.length} images streamed at ${loadSize}px -> ${size}px crops, ${classes} classes, ${config.steps} steps of ${config.batchSize}`);
@@ -90,14 +82,7 @@ export async function trainClassifier(job: PretextJob<ClassifierConfig>, ctx: Pr
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = tf.train.adam(config.lr);
 
-  // The same order and crop streams, drawn in the same order, as the reconstruction methods' loader.
-  const loader = new StreamingCropLoader(
-    kept,
-    { loadSize, crop: size, batchSize: config.batchSize, prefetch: PREFETCH_BATCHES },
-    new EpochSampler(kept.length, rng.fork('order')),
-    rng.fork('crops'),
-    bad,
-  );
+  const loader = pretextCropLoader(kept, { loadSize, crop: size, batchSize: config.batchSize }, rng, bad);
   const taskRng = rng.fork('task');
   const { loop, saved } = await ResumableLoop.start({
     label: `pretext ${config.name}`,

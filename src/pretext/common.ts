@@ -3,8 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { saveModel } from '../engine/checkpoint.js';
-import { loadImageBank } from '../data/batches.js';
+import { EpochSampler, loadImageBank } from '../data/batches.js';
+import type { ImageRef } from '../data/image.js';
+import { readableSources, StreamingCropLoader, TRAINING_PREFETCH } from '../data/loader.js';
 import type { BadSamples } from '../data/samples.js';
+import { UserError } from '../errors.js';
 import { makeMask } from '../data/masks.js';
 import { meanInpaintingScores } from '../metrics/index.js';
 import { DEFAULT_ENCODER, ENCODERS, plainEncoder } from '../models/encoders/index.js';
@@ -33,6 +36,23 @@ export function buildPretextModels(job: PretextJob<PretextCommonConfig>): Pretex
     // Only the reconstruction methods' entries have the field; the random baseline never trains, so it is absent there.
     dropout: (job.config as Partial<ReconstructionConfig>).dropout,
   });
+}
+
+/** The images of a pretext split that read; one line naming the problem when none is left. */
+export async function readablePretextImages<T extends ImageRef & { source?: string }>(samples: readonly T[], bad: BadSamples): Promise<T[]> {
+  if (samples.length === 0) throw new UserError('no images to load: the dataset split is empty');
+  const sources = await readableSources(samples, bad);
+  if (sources.length === 0) throw new UserError(`no readable image among the ${samples.length} listed (${samples[0].source}, ...): every one was skipped as bad`);
+  return sources;
+}
+
+/**
+ * Random `crop` crops of `sources` loaded at `loadSize`, streamed from disk,
+ * with the data order and crops drawn from `rng`'s 'order' and 'crops'
+ * streams: every pretext method draws its images the same way.
+ */
+export function pretextCropLoader(sources: readonly ImageRef[], opts: { loadSize: number; crop: number; batchSize: number }, rng: Rng, bad: BadSamples): StreamingCropLoader {
+  return new StreamingCropLoader(sources, { ...opts, prefetch: TRAINING_PREFETCH }, new EpochSampler(sources.length, rng.fork('order')), rng.fork('crops'), bad);
 }
 
 export const ENCODER_DIR = 'checkpoint';

@@ -10,15 +10,12 @@ import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
-import { EpochSampler } from '../data/batches.js';
-import { readableSources, StreamingCropLoader } from '../data/loader.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
 import { buildDiscriminator } from '../models/dcgan.js';
 import { freshDropoutLayers } from '../models/fresh-dropout.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { UserError } from '../errors.js';
-import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator, type PretextModels } from './common.js';
+import { buildPretextModels, evaluateHeldout, pretextCropLoader, readablePretextImages, saveEncoderAndGenerator, type PretextModels } from './common.js';
 import type { ReconstructionConfig } from './reconstruction-config.js';
 import { reconstructionStep, type ReconstructionNets, type StepLosses } from './reconstruction-step.js';
 import type { PretextContext } from './registry.js';
@@ -53,9 +50,6 @@ interface LoopFields {
   rows: (string | number)[][];
 }
 
-/** Batches decoding ahead of training: enough to hide a slow decode, few enough that memory stays small. */
-const PREFETCH_BATCHES = 3;
-
 function largestPowerOfTwoAtMost(n: number): number {
   return 2 ** Math.floor(Math.log2(n));
 }
@@ -70,9 +64,7 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
   let samples = await ctx.dataset.list(config.split);
   if (config.maxImages !== undefined) samples = samples.slice(0, config.maxImages);
   const bad = new BadSamples(job.dataset.onBadSample);
-  if (samples.length === 0) throw new UserError('no images to load: the dataset split is empty');
-  const sources = await readableSources(samples, bad);
-  if (sources.length === 0) throw new UserError(`no readable image among the ${samples.length} listed (${samples[0].source}, ...): every one was skipped as bad`);
+  const sources = await readablePretextImages(samples, bad);
   const maskFor = await setup.makeMaskFactory(job, rng.fork('mask-setup'), bad);
   logLine(`pretext ${config.name}: ${sources.length} images streamed at ${loadSize}px -> ${size}px crops, ${config.steps} steps of ${config.batchSize}`);
 
@@ -92,13 +84,7 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
     adversary: disc && optD ? { model: disc, vars: dVars, opt: optD, size: dSize, lambdaRec: config.lambdaRec } : null,
   };
 
-  const loader = new StreamingCropLoader(
-    sources,
-    { loadSize, crop: size, batchSize: config.batchSize, prefetch: PREFETCH_BATCHES },
-    new EpochSampler(sources.length, rng.fork('order')),
-    rng.fork('crops'),
-    bad,
-  );
+  const loader = pretextCropLoader(sources, { loadSize, crop: size, batchSize: config.batchSize }, rng, bad);
   const maskRng = rng.fork('masks');
   const parts: TrainingParts = {
     models: disc ? { generator: models.generator, discriminator: disc } : { generator: models.generator },
