@@ -16,7 +16,7 @@ import { decodeChunk, readableIndices, StreamingCropLoader, TRAINING_PREFETCH } 
 import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
-import { buildFcHead, predictInBatches, ScalerFit, variablesOf, type FeatureScaler } from './features.js';
+import { buildFcHead, concatFloat32, predictInBatches, ScalerFit, variablesOf, type FeatureScaler } from './features.js';
 import { FeatureStore } from './feature-store.js';
 import { registerTask } from './registry.js';
 import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './transfer.js';
@@ -147,17 +147,6 @@ async function forEachViewChunk(
   }
 }
 
-/** Joins arrays back to back. */
-function concat(parts: Float32Array[]): Float32Array {
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.length;
-  }
-  return all;
-}
-
 /** What one pass over the training images gives: the scaler, and the features a protocol trains on. */
 interface TrainFeatures {
   /** Fitted on the centre crops' features (of the initial encoder, before any fine-tuning). */
@@ -208,7 +197,7 @@ async function trainFeatures(
     await store?.close();
     throw err;
   }
-  return { scaler: fit.finish(), centre: opts.keepCentre ? concat(centreParts) : null, store };
+  return { scaler: fit.finish(), centre: opts.keepCentre ? concatFloat32(centreParts) : null, store };
 }
 
 function sigmoidOrSoftmax(logits: Float32Array, n: number, c: number, exclusive: boolean): Float32Array {

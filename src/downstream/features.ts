@@ -20,12 +20,16 @@ export async function predictInBatches(model: tf.LayersModel, data: Float32Array
     chunks.push((await out.data()) as Float32Array);
     out.dispose();
   }
-  const total = chunks.reduce((a, c) => a + c.length, 0);
-  const all = new Float32Array(total);
+  return concatFloat32(chunks);
+}
+
+/** Joins arrays back to back. */
+export function concatFloat32(parts: readonly Float32Array[]): Float32Array {
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.length;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.length;
   }
   return all;
 }
