@@ -244,7 +244,8 @@ async function estimateDownstream(job: PlannedDownstream, model: ModelConfig, ti
     passes(est, forward.secondsPerImage, train, views);
     // The cached features of every training view, held in memory.
     est.peakBytes = forward.bytesPerImage * 32 + (train ?? 0) * views * forward.outputsPerImage * 4;
-    est.note = `${config.steps} head steps on cached features (head not timed)`;
+    const planNote = job.protocol !== null ? PROTOCOLS.get(job.protocol).planNote : undefined;
+    est.note = planNote ? planNote(config) : `${config.steps} head steps on cached features (head not timed)`;
   }
   // The freshly initialised head, trained and checkpointed in both protocols.
   // Its input: pool5 flattened (classification), 6x6 RoI cells of conv5 (detection), one conv5 cell (segmentation's 1x1 convs).

@@ -33,6 +33,8 @@ export interface JobResult {
   layer: string | null;
   seed: number;
   backend: string;
+  /** The job's dataset format ("voc", "folder", "cifar10"), from its config.json; null when that file is absent. */
+  datasetFormat: string | null;
   /** Absolute path of the job folder. */
   dir: string;
   summary: Record<string, number>;
@@ -210,6 +212,9 @@ async function loadJobs(root: string, shown: string): Promise<JobResult[]> {
       for (const [metric, classes] of Object.entries(raw.perClass)) perClass[metric] = numberRecord(classes);
     }
     const logPath = join(dir, 'log.csv');
+    const configPath = join(dir, 'config.json');
+    const config = existsSync(configPath) ? (parseJson(await readText(configPath, join(shown, relative(root, configPath))), join(shown, relative(root, configPath))) as Record<string, unknown>) : null;
+    const dataset = config?.dataset as Record<string, unknown> | undefined;
     jobs.push({
       id: raw.id,
       stage: raw.stage === 'pretext' ? 'pretext' : 'downstream',
@@ -219,6 +224,7 @@ async function loadJobs(root: string, shown: string): Promise<JobResult[]> {
       layer: typeof raw.layer === 'string' ? raw.layer : null,
       seed: raw.seed,
       backend: typeof raw.backend === 'string' ? raw.backend : '',
+      datasetFormat: typeof dataset?.format === 'string' ? dataset.format : null,
       dir,
       summary: numberRecord(raw.summary),
       perClass,

@@ -67,12 +67,15 @@ describe('bench run --dry-run', function () {
           { method: 'rotation', split: 'train', steps: 5, batchSize: 4, loadScale: 1 },
           { method: 'context-encoder', split: 'train', heldoutSplit: 'test', heldoutImages: 4, steps: 5, batchSize: 4, loadScale: 1 },
         ],
-        downstream: [{ task: 'classification', trainSplit: 'train', testSplit: 'test', protocols: ['knn'], layers: ['conv2'] }],
+        downstream: [{ task: 'classification', trainSplit: 'train', testSplit: 'test', protocols: ['knn', 'linear'], layers: ['conv2'], probeEpochs: 7 }],
       }),
     );
     const report = await dryRun(await loadExperiment(file), 'wasm', { timedBatch: 1, timedSteps: 1 });
     assert.deepEqual(report.missing, []);
     for (const j of report.jobs) assert.ok(Number.isFinite(j.seconds) && j.seconds > 0 && j.secondsPer1000Unknown === 0, JSON.stringify(j));
+    // The probes say what they do after the features: no "head steps" for jobs that train no head.
+    const notes = new Set(report.jobs.filter((j) => j.id.startsWith('classification/')).map((j) => j.note));
+    assert.deepEqual([...notes].sort(), ['7 epochs of a linear probe on cached features (probe not timed)', 'k-NN vote (k 20) on cached features, no training']);
   });
 
   it('exits 0 and writes nothing: no results folder, no synthetic dataset', async () => {

@@ -110,7 +110,7 @@ export async function writeFixture(resultsRoot: string, opts: FixtureOptions = {
       metrics.samples = samples;
     }
     await writeFile(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 2));
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ seed: job.seed, backend: 'wasm' }));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ seed: job.seed, dataset: { format: 'voc', root: 'voc' }, backend: 'wasm' }));
     if (job.stage === 'pretext' && job.method !== 'random') {
       const scale = job.method === 'context-encoder' ? 0.6 : 1;
       const lines = ['step,loss,loss_rec,loss_adv,loss_d,img_per_s,elapsed_s'];

@@ -152,6 +152,10 @@ describe('per-layer results in the report', function () {
       assert.match(md, /\| Pre-training \| Source \| conv1 \| conv2 \| conv3 \|/);
       assert.match(md, /\*\*Published per-layer linear probe \(ImageNet, full AlexNet\): top-1 accuracy \(%\)\*\*/);
       assert.match(md, /\| Context encoder \(Pathak et al\.\) \| published \| 14\.1 \| 20\.7 \| 21\.0 \| 19\.8 \| 15\.5 \|/);
+      // Pathak et al.'s Table 2 is PASCAL VOC: its rows stay out of a folder dataset's transfer table.
+      assert.doesNotMatch(md, /\| Random Gaussian \| published \|/);
+      assert.doesNotMatch(md, /\| Doersch et al\. \| published \| 4 weeks/);
+      assert.match(md, /Table 2 rows are not shown: they were measured on PASCAL VOC/);
       assert.match(md, /!\[Per-layer accuracy \(%\): classification \(protocol: knn\).*\]\(charts\/per-layer-classification-accuracy-knn\.png\)/);
     });
   });

@@ -31,6 +31,7 @@ registerProtocol({
   },
   trainedLayers: () => [],
   pooledDims: (config) => (config as unknown as KnnConfig).probeDims,
+  planNote: (config) => `k-NN vote (k ${(config as unknown as KnnConfig).k}) on cached features, no training`,
   fitFeatures(train, config) {
     const { featureSize } = train;
     const classes = train.labels[0]?.length ?? 0;

@@ -33,6 +33,7 @@ registerProtocol({
   },
   trainedLayers: () => [],
   pooledDims: (config) => (config as unknown as LinearConfig).probeDims,
+  planNote: (config) => `${(config as unknown as LinearConfig).probeEpochs} epochs of a linear probe on cached features (probe not timed)`,
   fitFeatures(train, entry) {
     const config = entry as unknown as LinearConfig;
     const { featureSize, labels } = train;

@@ -38,6 +38,11 @@ export interface ProtocolSpec {
    * layer whole.
    */
   pooledDims?(config: DownstreamCommonConfig): number;
+  /**
+   * What a frozen job of this protocol does after computing features, as the
+   * dry-run plan names it; absent: the task's own head training ("N head steps").
+   */
+  planNote?(config: DownstreamCommonConfig): string;
   /** Problems of an entry running this protocol at `layer`, as "field: message". */
   check?(config: DownstreamCommonConfig, layer: EncoderLayer): string[];
 }
