@@ -7,16 +7,18 @@
  *
  * The order and crops come from the same seeded streams, drawn in the same
  * order, as the in-memory path (loadImageBank + cropBatch): the same seed
- * gives the same batches. Checkpoints save the streams as they were before
+ * gives the same batches (with a scale range, each image's crop draws its
+ * scale first: scale-augment.ts). Checkpoints save the streams as they were before
  * the first batch not yet consumed, so a resumed run continues with exactly
  * the batches the uninterrupted one would have seen.
  */
 import type { Stateful } from '../engine/resumable-loop.js';
 import type { Rng, RngState } from '../engine/random.js';
-import { EpochSampler, type CropView, type ImageBank, type SamplerState } from './batches.js';
+import { EpochSampler, type ImageBank, type SamplerState } from './batches.js';
 import { mapLimit } from './concurrency.js';
 import { loadImage, probeImage, type FloatImage, type ImageRef } from './image.js';
 import type { BadSamples } from './samples.js';
+import { copyView, drawView, type ScaledView, type ScaleRange } from './scale-augment.js';
 
 /**
  * The samples a streaming job trains on. Under "skip" every image is decoded
@@ -71,6 +73,8 @@ export interface CropLoaderOptions {
   batchSize: number;
   /** Batches decoded ahead of the one being trained on. */
   prefetch: number;
+  /** Rescale each image by a random factor in this range before cropping (scale-augment.ts); absent: every crop from the loadSize square. */
+  scale?: ScaleRange;
 }
 
 export interface StreamedBatch {
@@ -84,20 +88,6 @@ interface Scheduled {
   sampler: SamplerState;
   crops: RngState;
   batch: Promise<StreamedBatch>;
-}
-
-/** Copies a crop of side `crop` (mirrored when asked) of a `size` x `size` HWC image into `out` at `offset`. */
-function copyCrop(src: Float32Array, size: number, crop: number, view: CropView, out: Float32Array, offset: number): void {
-  for (let y = 0; y < crop; y++) {
-    for (let x = 0; x < crop; x++) {
-      const sx = view.mirror ? view.x + crop - 1 - x : view.x + x;
-      const s = ((view.y + y) * size + sx) * 3;
-      const d = offset + (y * crop + x) * 3;
-      out[d] = src[s];
-      out[d + 1] = src[s + 1];
-      out[d + 2] = src[s + 2];
-    }
-  }
 }
 
 export class StreamingCropLoader {
@@ -158,9 +148,8 @@ export class StreamingCropLoader {
       const sampler = this.sampler.getState();
       const crops = this.crops.getState();
       const indices = this.sampler.take(this.opts.batchSize);
-      // The same draws, in the same order, as cropBatch: offset y, offset x, mirror per image.
-      const room = this.opts.loadSize - this.opts.crop + 1;
-      const views = indices.map((): CropView => ({ y: this.crops.int(room), x: this.crops.int(room), mirror: this.crops.next() < 0.5 }));
+      // Without a scale range, the same draws in the same order as cropBatch: offset y, offset x, mirror per image.
+      const views = indices.map(() => drawView(this.crops, this.opts.loadSize, this.opts.crop, this.opts.scale));
       const batch = this.decode(indices, views);
       // Rejections surface when the batch is consumed; until then the promise must not count as unhandled.
       batch.catch(() => undefined);
@@ -180,16 +169,17 @@ export class StreamingCropLoader {
     this.queue.length = 0;
   }
 
-  private async decode(indices: number[], views: CropView[]): Promise<StreamedBatch> {
-    const { loadSize, crop } = this.opts;
+  private async decode(indices: number[], views: ScaledView[]): Promise<StreamedBatch> {
+    const { crop } = this.opts;
     const per = crop * crop * 3;
     const images = new Float32Array(indices.length * per);
     await Promise.all(
       indices.map(async (index, b) => {
         this.count(1);
         try {
-          const full = await decodeSample(this.samples[index], loadSize, this.bad);
-          copyCrop(full.data, loadSize, crop, views[b], images, b * per);
+          // Each image is decoded at its view's scale (the loadSize square without a range).
+          const full = await decodeSample(this.samples[index], views[b].side, this.bad);
+          copyView(full.data, views[b], crop, images, b * per);
         } finally {
           this.count(-1);
         }

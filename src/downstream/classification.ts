@@ -2,8 +2,9 @@
  * Classification transfer. VOC: 20-way multi-label (sigmoid cross-entropy,
  * difficult-only labels ignored), per-class AP and mAP on the test split.
  * Image folders: one class per subfolder, softmax, accuracy (and
- * one-vs-rest mAP). Training uses random crops and mirrors; testing the
- * centre crop or 10 crops (corners + centre, each mirrored).
+ * one-vs-rest mAP). Training uses random crops and mirrors (fine-tuning:
+ * optionally at a random scale, `scaleAugment`); testing the centre crop or
+ * 10 crops (corners + centre, each mirrored).
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
@@ -15,17 +16,21 @@ import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
 import { decodeChunk, readableIndices, StreamingCropLoader, TRAINING_PREFETCH } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
-import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
+import { checkOptimizerFields, DEFAULT_LAYER, TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { buildFcHead, concatFloat32, predictInBatches, ScalerFit, variablesOf, type FeatureScaler } from './features.js';
 import { FeatureStore } from './feature-store.js';
+import { PROTOCOLS } from './protocols/registry.js';
 import { registerTask } from './registry.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './transfer.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
+import { TransferOptimizer } from './transfer-optimizer.js';
 import type { DownstreamContext } from './registry.js';
 import type { DownstreamJob } from './types.js';
 
 export interface ClassificationConfig extends TransferConfig {
   testCrops: 1 | 10;
   apMethod: 'voc07' | 'area' | 'sklearn';
+  /** [min, max] factors of the fine-tuning crops' random scale; absent: one scale. */
+  scaleAugment?: [number, number];
 }
 
 /** Labels per image and class: 1 present, -1 absent, 0 ignored (difficult only). */
@@ -257,13 +262,13 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
   }
 
   const head = buildFcHead(encoder.featureShape, config.headWidths, c, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config);
   const sampler = new EpochSampler(nTrain, rng.fork('order'));
   const cropRng = rng.fork('crops');
   const batch = Math.min(config.batchSize, nTrain);
   let trainSeconds: number;
   if (encoder.trainsEncoder) {
-    const loader = new StreamingCropLoader(train.sources, { loadSize, crop: size, batchSize: batch, prefetch: TRAINING_PREFETCH }, sampler, cropRng, bad);
+    const loader = new StreamingCropLoader(train.sources, { loadSize, crop: size, batchSize: batch, prefetch: TRAINING_PREFETCH, scale: config.scaleAugment }, sampler, cropRng, bad);
     const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler: loader.samplerStream, crops: loader.cropStream });
     for (let step = loop.firstStep; step <= config.steps; step++) {
       const { indices: idx, images } = await loader.next();
@@ -271,7 +276,7 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
       const loss = optimizer.step(() => {
         const feats = scaler.apply(encoder.model.apply(x, { training: true }) as tf.Tensor);
         return classificationLoss(head.apply(feats, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive);
-      });
+      }, step);
       x.dispose();
       await loop.endStep(step, loss);
     }
@@ -288,7 +293,7 @@ async function classify(job: DownstreamJob<ClassificationConfig>, ctx: Downstrea
         const idx = sampler.take(batch);
         const feats = scaler.applyInPlace(await store.read(idx.map((i) => i * nViews + viewRng.int(nViews))));
         const f = tf.tensor(feats, [idx.length, ...encoder.featureShape]);
-        const loss = optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive));
+        const loss = optimizer.step(() => classificationLoss(head.apply(f, { training: true }) as tf.Tensor2D, idx.map((i) => trainLabels[i]), data.exclusive), step);
         f.dispose();
         await loop.endStep(step, loss);
       }
@@ -370,6 +375,21 @@ async function scoreTest(
   };
 }
 
+/** The optimiser fields' problems, and a scale range that is reversed or that no job of the entry would use. */
+function checkClassification(config: ClassificationConfig): string[] {
+  const problems = checkOptimizerFields(config);
+  const range = config.scaleAugment;
+  if (range) {
+    if (range[0] > range[1]) problems.push(`scaleAugment: give [min, max], the smaller factor first (got [${range.join(', ')}])`);
+    const layers = config.layers ?? [config.layer ?? DEFAULT_LAYER];
+    const finetunes = (config.protocols ?? []).some((name) => layers.some((layer) => PROTOCOLS.get(name).trainedLayers(config, layer).length > 0));
+    if (!finetunes) {
+      problems.push(`scaleAugment: applies to the random crops of protocols that train the encoder, and none of ${JSON.stringify(config.protocols)} does (they train on fixed views); add one that fine-tunes or remove scaleAugment`);
+    }
+  }
+  return problems;
+}
+
 registerTask<ClassificationConfig>({
   name: 'classification',
   description: 'a head on encoder features: multi-label (VOC: per-class AP, mAP) or one class per image (softmax: accuracy, one-vs-rest mAP)',
@@ -378,11 +398,21 @@ registerTask<ClassificationConfig>({
       ...TRANSFER_FIELDS.properties,
       testCrops: { enum: [1, 10], default: 1 },
       apMethod: { enum: ['voc07', 'area', 'sklearn'], default: 'voc07' },
+      // No default: absent keeps one scale, and existing job keys.
+      scaleAugment: {
+        type: 'array',
+        minItems: 2,
+        maxItems: 2,
+        items: { type: 'number', exclusiveMinimum: 0, maximum: 4 },
+        description:
+          "[min, max]: fine-tuning crops come from the image rescaled by a factor drawn uniformly from this range (1: the size the test crops come from; smaller than the crop: padded with the mean colour), as Krähenbühl et al.'s [0.5, 2]. Protocols that keep the encoder fixed train on fixed views and do not read it.",
+      },
     },
   },
   needs: { labels: true },
   usesProtocols: true,
   fitsFeatures: true,
   layer: 'chosen',
+  check: checkClassification,
   run: classify,
 });

@@ -49,7 +49,19 @@ export interface TransferConfig extends DownstreamCommonConfig {
   maxTestImages?: number;
   /** Read by every protocol's optimiser; only protocols that train the encoder use it (finetune declares it). */
   encoderLrScale?: number;
+  /** Absent: adam. The optimiser fields below are absent unless given, so they stay out of the job keys of entries that do not give them. */
+  optimizer?: 'adam' | 'sgd';
+  /** sgd only; absent: 0.9. */
+  momentum?: number;
+  weightDecay?: number;
+  clipGradNorm?: number;
+  /** lr x lrGamma every lrStepEvery steps (both or neither); absent: constant lr. */
+  lrStepEvery?: number;
+  lrGamma?: number;
 }
+
+/** SGD's momentum when the entry gives none (Caffe's, and Krähenbühl et al.'s solver's). */
+export const DEFAULT_MOMENTUM = 0.9;
 
 export const TRANSFER_FIELDS: ConfigFragment = {
   properties: {
@@ -72,5 +84,34 @@ export const TRANSFER_FIELDS: ConfigFragment = {
     headWidths: { type: 'array', items: { type: 'integer', minimum: 1 }, default: [512, 512], description: 'fc6, fc7 widths of the re-initialised head.' },
     maxTrainImages: { type: 'integer', minimum: 1 },
     maxTestImages: { type: 'integer', minimum: 1 },
+    // No defaults below: a default would be filled into every entry, and so into the job key of every existing experiment.
+    optimizer: {
+      enum: ['adam', 'sgd'],
+      description: 'adam (default; tf.train.adam at lr) or sgd (SGD with momentum, as Caffe\'s solver).',
+    },
+    momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1, description: `Momentum of the sgd optimizer (default ${DEFAULT_MOMENTUM}).` },
+    weightDecay: {
+      type: 'number',
+      minimum: 0,
+      description: 'L2 weight decay: weightDecay x w is added to the gradient of every trained weight, biases included, as Caffe\'s solvers do (default none).',
+    },
+    clipGradNorm: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      description: "Scale the step's gradients (head and encoder together) down to this global L2 norm when they exceed it, before weight decay, as Caffe's clip_gradients (default none).",
+    },
+    lrStepEvery: { type: 'integer', minimum: 1, description: 'Multiply lr (and the encoder\'s) by lrGamma every this many steps, as Caffe\'s "step" policy (default: constant lr).' },
+    lrGamma: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'The factor applied every lrStepEvery steps (e.g. 0.5: halved).' },
   },
 };
+
+/** The optimiser fields' problems the schema cannot express, as "field: message". */
+export function checkOptimizerFields(config: TransferConfig): string[] {
+  const problems: string[] = [];
+  if (config.momentum !== undefined && config.optimizer !== 'sgd') {
+    problems.push(`momentum: only the sgd optimizer reads it, and optimizer is ${config.optimizer ?? 'adam (the default)'}; add "optimizer": "sgd" or remove momentum`);
+  }
+  if (config.lrStepEvery !== undefined && config.lrGamma === undefined) problems.push('lrStepEvery: give lrGamma too, the factor applied every lrStepEvery steps');
+  if (config.lrGamma !== undefined && config.lrStepEvery === undefined) problems.push('lrGamma: give lrStepEvery too, the number of steps between two multiplications');
+  return problems;
+}

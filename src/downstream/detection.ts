@@ -31,9 +31,10 @@ import { freshDropout } from '../models/fresh-dropout.js';
 import { FeatureScaler } from './features.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer, type TransferEncoder } from './transfer.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
+import { TransferOptimizer } from './transfer-optimizer.js';
 import { roiPool, type Roi, type RoiPoolOptions } from './roi-pool.js';
-import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
+import { checkOptimizerFields, TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { registerTask, type DownstreamContext } from './registry.js';
 import type { DownstreamJob } from './types.js';
 
@@ -388,7 +389,7 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
   const [fh, fw, fc] = encoder.featureShape;
   const canMirror = cached === null || cached.mirror.length > 0;
 
-  const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config.lr, config.encoderLrScale ?? 1);
+  const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config);
   const sampler = new EpochSampler(train.length, rng.fork('order'));
   const sampleRng = rng.fork('rois');
   const augmentRng = rng.fork('mirror');
@@ -422,7 +423,7 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
           const maps = cached ? input : (scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor) as tf.Tensor4D);
           const out = head.apply(roiPool(maps, batch.rois, pooling), dropoutRng);
           return tf.add(tf.losses.softmaxCrossEntropy(labels, out.scores), smoothL1(out.deltas, targets, weights)) as tf.Scalar;
-        });
+        }, step);
       } finally {
         tf.dispose([input, labels, targets, weights]);
       }
@@ -536,5 +537,6 @@ registerTask<DetectionConfig>({
   needs: { boxes: true },
   usesProtocols: true,
   layer: DETECTION_LAYER,
+  check: checkOptimizerFields,
   run: detect,
 });

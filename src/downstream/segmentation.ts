@@ -18,10 +18,11 @@ import { BadSamples } from '../data/samples.js';
 import type { SampleRef } from '../data/formats/types.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
-import { TRANSFER_FIELDS, type TransferConfig } from './config.js';
+import { checkOptimizerFields, TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
 import { registerTask, type DownstreamContext } from './registry.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop, TransferOptimizer } from './transfer.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop } from './transfer.js';
+import { TransferOptimizer } from './transfer-optimizer.js';
 import type { DownstreamJob } from './types.js';
 
 const IGNORE = 255;
@@ -99,7 +100,7 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
   const labels = [...trainLabels, ...trainLabels.map((l) => mirrorSquare(l, size, 1))];
 
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
-  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config.lr, config.encoderLrScale ?? 1);
+  const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config);
   const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
   const stack = (idx: number[]) => stackImages(images, idx);
   const calibration = Math.min(64, trainImages.length);
@@ -126,7 +127,7 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
     const loss = optimizer.step(() => {
       const feats = frozenFeatures ? input : scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor);
       return segLoss(head.apply(feats, { training: true }) as tf.Tensor4D, batchLabels, size, numClasses);
-    });
+    }, step);
     input.dispose();
     await loop.endStep(step, loss);
   }
@@ -175,5 +176,6 @@ registerTask<TransferConfig>({
   needs: { labelMaps: true },
   usesProtocols: true,
   layer: 'chosen',
+  check: checkOptimizerFields,
   run: segment,
 });

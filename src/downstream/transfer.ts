@@ -1,8 +1,8 @@
 /**
  * What every task that trains a head on encoder features shares: the
  * pretext encoder cut at a layer, with the variables the job's protocol
- * trains (src/downstream/protocols decides which layers), one optimiser step
- * over head and encoder, the checkpointed loop and data-dependent rescaling.
+ * trains (src/downstream/protocols decides which layers), the checkpointed
+ * loop and data-dependent rescaling (the optimiser: transfer-optimizer.ts).
  * The encoder always arrives as a checkpoint on disk.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +16,7 @@ import { ENCODER_LAYERS, type EncoderLayer } from '../models/encoders/layers.js'
 import type { DownstreamCommonConfig, TransferConfig } from './config.js';
 import { probeGrid } from './probe-pooling.js';
 import type { ProtocolSpec } from './protocols/registry.js';
+import type { TransferOptimizer } from './transfer-optimizer.js';
 import type { DownstreamJob } from './types.js';
 
 export interface TransferEncoder {
@@ -63,56 +64,6 @@ export async function loadTransferEncoder(job: DownstreamJob<DownstreamCommonCon
   const trained: string[] = protocol.trainedLayers(job.config, layer);
   const trainable = model.layers.filter((l) => trained.includes(l.name)).flatMap((l) => l.trainableWeights.map((v) => v.read() as tf.Variable));
   return { model, inputSize: size, featureShape: [h, w, c], layerShape: [lh, lw, c], trainable, trainsEncoder: trained.length > 0 };
-}
-
-/**
- * One optimisation step over the head's variables and, when fine-tuning, the
- * encoder's at lr x encoderLrScale. Returns the loss.
- */
-export class TransferOptimizer {
-  private readonly head: tf.AdamOptimizer;
-  private readonly encoder: tf.AdamOptimizer | null;
-
-  constructor(
-    private readonly headVars: tf.Variable[],
-    private readonly encoderVars: tf.Variable[],
-    lr: number,
-    encoderLrScale: number,
-  ) {
-    this.head = tf.train.adam(lr);
-    this.encoder = encoderVars.length > 0 && encoderLrScale > 0 ? tf.train.adam(lr * encoderLrScale) : null;
-  }
-
-  /** The Adam optimisers by name, for a training checkpoint. */
-  get optimizers(): Record<string, tf.AdamOptimizer> {
-    return this.encoder ? { head: this.head, encoder: this.encoder } : { head: this.head };
-  }
-
-  /** Computes gradients of `loss` once and applies them with each optimiser. */
-  step(loss: () => tf.Scalar): number {
-    const vars = this.encoder ? [...this.headVars, ...this.encoderVars] : this.headVars;
-    const value = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(loss, vars);
-      const headGrads: tf.NamedTensorMap = {};
-      const encGrads: tf.NamedTensorMap = {};
-      for (const v of this.headVars) headGrads[v.name] = grads[v.name];
-      // Through the base class: AdamOptimizer's declaration types the gradient map as variables.
-      (this.head as tf.Optimizer).applyGradients(headGrads);
-      if (this.encoder) {
-        for (const v of this.encoderVars) encGrads[v.name] = grads[v.name];
-        (this.encoder as tf.Optimizer).applyGradients(encGrads);
-      }
-      return value;
-    });
-    const out = value.dataSync()[0];
-    value.dispose();
-    return out;
-  }
-
-  dispose(): void {
-    this.head.dispose();
-    this.encoder?.dispose();
-  }
 }
 
 /**

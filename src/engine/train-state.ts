@@ -1,8 +1,9 @@
 /**
  * A training checkpoint: everything a loop needs to continue bit-identically
  * after a kill (model weights, plain variables such as a head built without
- * layers, Adam moments, step counts and bias-correction powers, plus the
- * loop's own JSON: step, random streams, sampler position).
+ * layers, Adam moments, step counts and bias-correction powers, SGD's
+ * momentum accumulators, plus the loop's own JSON: step, random streams,
+ * sampler position).
  * One file, written to a temporary name and renamed over the previous one,
  * so a kill at any moment leaves either the old checkpoint or the new one.
  *
@@ -35,12 +36,28 @@ interface Header {
   adam: Record<string, AdamPowers>;
 }
 
-/** What a checkpoint holds besides the loop's JSON: named models, variable lists and Adam optimizers. */
+/** The optimizers a checkpoint can carry: Adam, and SGD with momentum (tf.train.momentum). */
+export type CheckpointedOptimizer = tf.AdamOptimizer | tf.MomentumOptimizer;
+
+/** What a checkpoint holds besides the loop's JSON: named models, variable lists and optimizers. */
 export interface TrainingParts {
   models: Record<string, tf.LayersModel>;
   /** Trained tensors that belong to no LayersModel, in a fixed order. */
   variables?: Record<string, tf.Variable[]>;
-  optimizers: Record<string, tf.AdamOptimizer>;
+  optimizers: Record<string, CheckpointedOptimizer>;
+}
+
+/**
+ * The group prefix of an optimizer's state. tfjs's optimizer classes answer
+ * instanceof for any optimizer, so the kind comes from the class name. Adam
+ * keeps the prefix it always had, so checkpoints written before SGD existed
+ * still load.
+ */
+function optimizerKind(opt: CheckpointedOptimizer): 'adam' | 'momentum' {
+  const name = (opt as tf.Optimizer).getClassName();
+  if (name === 'Adam') return 'adam';
+  if (name === 'Momentum') return 'momentum';
+  throw new Error(`training checkpoints hold Adam or momentum optimizers, not ${name}`);
 }
 
 /** Every trained tensor of `parts`, with the name a message should give it. */
@@ -56,7 +73,7 @@ function namedWeights(parts: TrainingParts): { name: string; value: tf.Tensor }[
  * setWeights recomputes it with pow(), which differs in the last bits for
  * beta2 = 0.999, so the exact values travel with the checkpoint.
  */
-function adamPowers(opt: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
+function adamPowers(opt: CheckpointedOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
   return opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
 }
 
@@ -91,14 +108,18 @@ export async function saveTrainingState(path: string, parts: TrainingParts, extr
     for (const [i, v] of vars.entries()) await add(group, `${key}[${i}]`, v);
   }
   for (const [key, opt] of Object.entries(parts.optimizers)) {
-    const group = `adam:${key}`;
+    const kind = optimizerKind(opt);
+    const group = `${kind}:${key}`;
     header.groups[group] = [];
+    // Adam: the step count, then first and second moments; momentum: the step count, then the accumulators.
     const weights = await opt.getWeights();
     for (const w of weights) await add(group, w.name, w.tensor);
-    // getWeights makes a fresh scalar for the step count; the moments are the live variables.
+    // getWeights makes a fresh scalar for the step count; the rest are the live variables.
     weights[0].tensor.dispose();
-    const { accBeta1, accBeta2 } = adamPowers(opt);
-    header.adam[key] = { accBeta1: (await accBeta1.data())[0], accBeta2: (await accBeta2.data())[0] };
+    if (kind === 'adam') {
+      const { accBeta1, accBeta2 } = adamPowers(opt);
+      header.adam[key] = { accBeta1: (await accBeta1.data())[0], accBeta2: (await accBeta2.data())[0] };
+    }
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const length = new Uint8Array(4);
@@ -175,8 +196,9 @@ export async function loadTrainingState(path: string, parts: TrainingParts, acce
       if (!sameShape(saved[i].shape, v.shape)) throw architecture(`${key}[${i}]: shape [${saved[i].shape}] saved, the network has [${v.shape}]`);
     });
   }
-  for (const key of Object.keys(parts.optimizers)) {
-    if (!header.groups[`adam:${key}`] || !header.adam[key]) throw architecture(`it has no optimizer ${key}`);
+  for (const [key, opt] of Object.entries(parts.optimizers)) {
+    const kind = optimizerKind(opt);
+    if (!header.groups[`${kind}:${key}`] || (kind === 'adam' && !header.adam[key])) throw architecture(`it has no ${kind} optimizer ${key}`);
   }
 
   for (const [group, saved] of Object.entries(header.groups)) {
@@ -192,16 +214,19 @@ export async function loadTrainingState(path: string, parts: TrainingParts, acce
         vars[i].assign(value);
         value.dispose();
       }
-    } else if (kind === 'adam' && parts.optimizers[key]) {
+    } else if ((kind === 'adam' || kind === 'momentum') && parts.optimizers[key] && optimizerKind(parts.optimizers[key]) === kind) {
       const values = saved.map((e) => ({ name: e.name, tensor: read(e) }));
       const opt = parts.optimizers[key];
+      // setWeights makes its own variables of the values (sharing their data), so these handles can go.
       await opt.setWeights(values);
       tf.dispose(values.map((v) => v.tensor));
-      const powers = adamPowers(opt);
-      tf.tidy(() => {
-        powers.accBeta1.assign(tf.scalar(header.adam[key].accBeta1));
-        powers.accBeta2.assign(tf.scalar(header.adam[key].accBeta2));
-      });
+      if (kind === 'adam') {
+        const powers = adamPowers(opt);
+        tf.tidy(() => {
+          powers.accBeta1.assign(tf.scalar(header.adam[key].accBeta1));
+          powers.accBeta2.assign(tf.scalar(header.adam[key].accBeta2));
+        });
+      }
     } else {
       offset += saved.reduce((sum, e) => sum + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
     }
