@@ -3,7 +3,9 @@
  * that stopped after it ends with the numbers of a run that never stopped,
  * for every trained task and both protocols (what each protocol adds: the
  * fine-tuned encoder, crop and view streams, detection's RoI, mirror and
- * dropout streams and its head of plain variables).
+ * dropout streams and its head of plain variables), and with SGD: momentum
+ * accumulators, and an lr schedule whose boundaries fall on both sides of the
+ * resume (with scale-augmented crops for classification).
  */
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, stat, truncate } from 'node:fs/promises';
@@ -26,13 +28,18 @@ const STEPS = 7;
 const EVERY = 3;
 
 /** Small enough that three runs of each case stay within seconds. */
-const CASES: { task: 'classification' | 'segmentation' | 'detection'; protocol: string; config: Partial<DownstreamConfig> }[] = [
+/** lr halves every 2 steps: steps 3-4 (resumed at 4) at lr / 2, 5-6 at lr / 4, 7 at lr / 8. */
+const SGD: Partial<DownstreamConfig> = { optimizer: 'sgd', momentum: 0.9, weightDecay: 1e-4, clipGradNorm: 5, lrStepEvery: 2, lrGamma: 0.5 };
+
+const CASES: { task: 'classification' | 'segmentation' | 'detection'; protocol: string; label?: string; config: Partial<DownstreamConfig> }[] = [
   { task: 'classification', protocol: 'frozen', config: { batchSize: 4, headWidths: [16, 16], maxTestImages: 6 } },
   { task: 'classification', protocol: 'finetune', config: { batchSize: 4, headWidths: [16, 16], maxTestImages: 6 } },
   { task: 'segmentation', protocol: 'frozen', config: { trainSplit: 'train', testSplit: 'val', layer: 'conv5', batchSize: 4, headWidths: [16], maxTrainImages: 8, maxTestImages: 4 } },
   { task: 'segmentation', protocol: 'finetune', config: { trainSplit: 'train', testSplit: 'val', layer: 'conv5', batchSize: 4, headWidths: [16], maxTrainImages: 8, maxTestImages: 4 } },
   { task: 'detection', protocol: 'frozen', config: { roisPerImage: 16, headWidths: [16, 16], maxTrainImages: 8, maxTestImages: 3 } },
   { task: 'detection', protocol: 'finetune', config: { roisPerImage: 16, headWidths: [16, 16], maxTrainImages: 8, maxTestImages: 3 } },
+  { task: 'classification', protocol: 'finetune', label: 'sgd', config: { batchSize: 4, headWidths: [16, 16], maxTestImages: 6, ...SGD, protocols: ['finetune'], scaleAugment: [0.5, 2] } },
+  { task: 'detection', protocol: 'finetune', label: 'sgd', config: { roisPerImage: 16, headWidths: [16, 16], maxTrainImages: 8, maxTestImages: 3, ...SGD } },
 ];
 
 describe('downstream training checkpoints (wasm)', function () {
@@ -55,9 +62,9 @@ describe('downstream training checkpoints (wasm)', function () {
   }
 
   for (const c of CASES) {
-    it(`${c.task}/${c.protocol}: resumed from step ${EVERY}, it checkpoints step ${2 * EVERY} and ends as a run that never stopped`, async () => {
+    it(`${c.task}/${c.protocol}${c.label ? ` (${c.label})` : ''}: resumed from step ${EVERY}, it checkpoints step ${2 * EVERY} and ends as a run that never stopped`, async () => {
       const config = downstreamConfig({ task: c.task, steps: STEPS, checkpointEvery: EVERY, lr: 0.003, ...c.config });
-      const name = `${c.task}-${c.protocol}`;
+      const name = `${c.task}-${c.protocol}${c.label ? `-${c.label}` : ''}`;
       const run = runTask;
       // Uninterrupted, leaving its step-6 checkpoint (the runner deletes it only once the job is in place).
       const straightFile = join(root, `${name}-straight.partial`, 'state.bin');
@@ -72,11 +79,13 @@ describe('downstream training checkpoints (wasm)', function () {
 
       assert.deepEqual(resumed.summary, straight.summary);
       assert.deepEqual(resumed.perClass, straight.perClass);
-      // Weights, Adam state and every stream after step 6 are the same bytes as without the stop.
+      // Weights, optimiser state (Adam's moments and powers, or momentum accumulators) and every stream after step 6 are the same bytes as without the stop.
       assert.equal(await checkpointStep(file), 2 * EVERY);
       const [a, b] = await Promise.all([checkpointContents(straightFile), checkpointContents(file)]);
       assert.deepEqual(b.extra, a.extra);
       assert.deepEqual(b.shapes, a.shapes);
+      const kinds = new Set(Object.keys(a.shapes).filter((g) => g.startsWith('adam:') || g.startsWith('momentum:')).map((g) => g.split(':')[0]));
+      assert.deepEqual([...kinds], [c.config.optimizer === 'sgd' ? 'momentum' : 'adam'], 'the checkpoint holds the optimiser the entry asked for');
       assert.ok(b.tensors.equals(a.tensors), 'checkpointed tensors differ');
     });
   }
