@@ -124,6 +124,32 @@ describe('experiment loading', () => {
     assert.deepEqual(detection, ['/downstream/0/apMethod: must be one of "voc07", "area" (got "sklearn")']);
   });
 
+  it('checks the optimiser, schedule and scale-augmentation fields, and fills none of them in when absent', () => {
+    const problems = (entry: Record<string, unknown>) => validateExperiment({ ...minimal, downstream: [{ task: 'classification', ...entry }] });
+    assert.deepEqual(problems({ optimizer: 'rmsprop' }), ['/downstream/0/optimizer: must be one of "adam", "sgd" (got "rmsprop")']);
+    assert.deepEqual(problems({ momentum: 0.9 }), [
+      '/downstream/0/momentum: only the sgd optimizer reads it, and optimizer is adam (the default); add "optimizer": "sgd" or remove momentum',
+    ]);
+    assert.deepEqual(problems({ optimizer: 'sgd', lrStepEvery: 10000 }), ['/downstream/0/lrStepEvery: give lrGamma too, the factor applied every lrStepEvery steps']);
+    assert.deepEqual(problems({ lrGamma: 0.5 }), ['/downstream/0/lrGamma: give lrStepEvery too, the number of steps between two multiplications']);
+    assert.deepEqual(problems({ protocols: ['finetune'], scaleAugment: [2, 0.5] }), ['/downstream/0/scaleAugment: give [min, max], the smaller factor first (got [2, 0.5])']);
+    assert.deepEqual(problems({ scaleAugment: [0.5, 2] }), [
+      '/downstream/0/scaleAugment: applies to the random crops of protocols that train the encoder, and none of ["frozen"] does (they train on fixed views); add one that fine-tunes or remove scaleAugment',
+    ]);
+    assert.match(problems({ scaleAugment: [0, 2] }).join('\n'), /\/downstream\/0\/scaleAugment\/0: must be > 0/);
+    // Detection and segmentation read the optimiser fields too; scale augmentation is classification's.
+    assert.deepEqual(validateExperiment({ ...minimal, downstream: [{ task: 'segmentation', momentum: 0.5 }] }).map((p) => p.split(':')[0]), ['/downstream/0/momentum']);
+    assert.match(validateExperiment({ ...minimal, downstream: [{ task: 'detection', scaleAugment: [0.5, 2] }] }).join('\n'), /unknown field "scaleAugment"/);
+
+    const entry: Record<string, unknown> = { task: 'classification', protocols: ['finetune'] };
+    const paper = { ...entry, optimizer: 'sgd', momentum: 0.9, weightDecay: 1e-6, clipGradNorm: 10, lrStepEvery: 10000, lrGamma: 0.5, scaleAugment: [0.5, 2] };
+    const exp = { ...minimal, downstream: [entry, { ...paper, layer: 'conv5' }] };
+    assert.deepEqual(validateExperiment(exp), []);
+    for (const field of ['optimizer', 'momentum', 'weightDecay', 'clipGradNorm', 'lrStepEvery', 'lrGamma', 'scaleAugment']) {
+      assert.ok(!(field in entry), `${field} was filled in: it would enter the job key of every existing entry`);
+    }
+  });
+
   it('accepts the committed experiments', async () => {
     for (const name of ['smoke', 'voc-cls', 'voc-det', 'voc-seg', 'inpaint']) {
       const exp = await loadExperiment(join('experiments', `${name}.json`));
