@@ -35,12 +35,25 @@ interface Header {
   adam: Record<string, AdamPowers>;
 }
 
+/** An optimizer's state tensor as getWeights gives it (tfjs does not export its own type). */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** An Adam optimizer as a checkpoint holds it: tf.train.adam, or LeanAdam (engine/lean-adam.ts), which keeps the same layout. */
+export interface CheckpointedAdam {
+  /** A fresh step-count scalar first (disposed here), then the live moments. */
+  getWeights(): Promise<NamedTensor[]>;
+  setWeights(weights: NamedTensor[]): Promise<void>;
+}
+
 /** What a checkpoint holds besides the loop's JSON: named models, variable lists and Adam optimizers. */
 export interface TrainingParts {
   models: Record<string, tf.LayersModel>;
   /** Trained tensors that belong to no LayersModel, in a fixed order. */
   variables?: Record<string, tf.Variable[]>;
-  optimizers: Record<string, tf.AdamOptimizer>;
+  optimizers: Record<string, CheckpointedAdam>;
 }
 
 /** Every trained tensor of `parts`, with the name a message should give it. */
@@ -52,12 +65,13 @@ function namedWeights(parts: TrainingParts): { name: string; value: tf.Tensor }[
 }
 
 /**
- * Adam's bias corrections use beta^t, which tfjs keeps as a running product;
- * setWeights recomputes it with pow(), which differs in the last bits for
- * beta2 = 0.999, so the exact values travel with the checkpoint.
+ * tf.train.adam's bias corrections use beta^t, which tfjs keeps as a running
+ * product; setWeights recomputes it with pow(), which differs in the last
+ * bits for beta2 = 0.999, so the exact values travel with the checkpoint.
+ * LeanAdam derives them from its step count alone: null.
  */
-function adamPowers(opt: tf.AdamOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
-  return opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+function adamPowers(opt: CheckpointedAdam): { accBeta1: tf.Variable; accBeta2: tf.Variable } | null {
+  return opt instanceof tf.AdamOptimizer ? (opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable }) : null;
 }
 
 /**
@@ -97,8 +111,8 @@ export async function saveTrainingState(path: string, parts: TrainingParts, extr
     for (const w of weights) await add(group, w.name, w.tensor);
     // getWeights makes a fresh scalar for the step count; the moments are the live variables.
     weights[0].tensor.dispose();
-    const { accBeta1, accBeta2 } = adamPowers(opt);
-    header.adam[key] = { accBeta1: (await accBeta1.data())[0], accBeta2: (await accBeta2.data())[0] };
+    const powers = adamPowers(opt);
+    if (powers) header.adam[key] = { accBeta1: (await powers.accBeta1.data())[0], accBeta2: (await powers.accBeta2.data())[0] };
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const length = new Uint8Array(4);
@@ -175,8 +189,8 @@ export async function loadTrainingState(path: string, parts: TrainingParts, acce
       if (!sameShape(saved[i].shape, v.shape)) throw architecture(`${key}[${i}]: shape [${saved[i].shape}] saved, the network has [${v.shape}]`);
     });
   }
-  for (const key of Object.keys(parts.optimizers)) {
-    if (!header.groups[`adam:${key}`] || !header.adam[key]) throw architecture(`it has no optimizer ${key}`);
+  for (const [key, opt] of Object.entries(parts.optimizers)) {
+    if (!header.groups[`adam:${key}`] || (adamPowers(opt) !== null && !header.adam[key])) throw architecture(`it has no optimizer ${key}`);
   }
 
   for (const [group, saved] of Object.entries(header.groups)) {
@@ -198,10 +212,12 @@ export async function loadTrainingState(path: string, parts: TrainingParts, acce
       await opt.setWeights(values);
       tf.dispose(values.map((v) => v.tensor));
       const powers = adamPowers(opt);
-      tf.tidy(() => {
-        powers.accBeta1.assign(tf.scalar(header.adam[key].accBeta1));
-        powers.accBeta2.assign(tf.scalar(header.adam[key].accBeta2));
-      });
+      if (powers) {
+        tf.tidy(() => {
+          powers.accBeta1.assign(tf.scalar(header.adam[key].accBeta1));
+          powers.accBeta2.assign(tf.scalar(header.adam[key].accBeta2));
+        });
+      }
     } else {
       offset += saved.reduce((sum, e) => sum + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
     }
