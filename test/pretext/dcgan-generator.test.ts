@@ -64,6 +64,8 @@ function experiment(data: string, extra: Record<string, unknown> = {}): Record<s
 describe('the dcgan generator (Table 1) from experiment to inpainting scores (wasm)', function () {
   let root: string;
   let data: string;
+  /** The context encoder's job folder, once the first test has trained it. */
+  let trained: string;
 
   before(async () => {
     await initBackend('wasm');
@@ -109,6 +111,7 @@ describe('the dcgan generator (Table 1) from experiment to inpainting scores (wa
       assert.ok(inside > 0, method);
       generator.dispose();
     }
+    trained = join(dir, 'pretext', pretext.get('context-encoder')!.job);
     // The joint loss logged both terms at every step.
     const log = (await readFile(join(dir, 'pretext', pretext.get('context-encoder')!.job, 'log.csv'), 'utf8')).trim().split('\n').slice(1);
     assert.equal(log.length, 3);
@@ -129,6 +132,21 @@ describe('the dcgan generator (Table 1) from experiment to inpainting scores (wa
         assert.deepEqual([image.width, image.height], [SIZE, SIZE], png);
       }
     }
+  });
+
+  it('bench inpaint fills a centre hole with it, and refuses other holes with one line, exit 2', async () => {
+    const tsx = pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
+    const inpaint = (mask: string) =>
+      spawnSync(process.execPath, ['--import', tsx, join(repo, 'src/cli.ts'), 'inpaint', '--checkpoint', trained, '--image', join(data, 'heldout', '000.png'), '--out', join(root, `${mask}.png`), '--mask', mask, '--backend', 'wasm'], { cwd: root, encoding: 'utf8' });
+    const centre = inpaint('center');
+    assert.equal(centre.status, 0, centre.stderr);
+    assert.match(centre.stdout, /^l1 [\d.]+ {2}l2 [\d.]+ {2}psnr [\d.]+ dB/);
+    const block = inpaint('random-block');
+    assert.equal(block.status, 2);
+    assert.deepEqual(block.stderr.trim().split('\n'), [
+      `error: --mask: the dcgan generator of ${trained} predicts only the centre square of half the image side, so it cannot fill "random-block" holes; use "center"`,
+    ]);
+    assert.ok(!existsSync(join(root, 'random-block.png')));
   });
 
   it('leaks no tensors across training steps (LeanAdam, BatchNorm, the centre discriminator)', async () => {

@@ -12,6 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { buildDiscriminator, inpaintingGeneratorLayers } from '../dcgan.js';
 import { registerGenerator } from './registry.js';
 
+const MODEL_NAME = 'dcgan_context_encoder';
+
 /** Input sides the generator takes (powers of two; train.lua: 128). */
 const SIZES = [16, 32, 64, 128, 256, 512];
 
@@ -25,6 +27,7 @@ registerGenerator({
       bottleneck: { type: 'integer', minimum: 1, default: 4000, description: "Channels of the 1x1 bottleneck (train.lua's nBottleneck; 4000 in the reference README's Paris StreetView command)." },
     },
   },
+  modelName: MODEL_NAME,
   region: 'centre',
   // The bottleneck conv and the first up-convolution hold 131 MB each at 4000 units.
   leanAdam: true,
@@ -35,7 +38,7 @@ registerGenerator({
     const input = tf.input({ shape: [size, size, 3], name: 'context' });
     const centre = inpaintingGeneratorLayers(input, { size, bottleneck: model.bottleneck as number, seed });
     const output = tf.layers.zeroPadding2d({ name: 'centre_to_image', padding: size / 4 }).apply(centre) as tf.SymbolicTensor;
-    return { generator: tf.model({ inputs: input, outputs: output, name: 'dcgan_context_encoder' }), encoder: null };
+    return { generator: tf.model({ inputs: input, outputs: output, name: MODEL_NAME }), encoder: null };
   },
   critic({ inputSize, seed }) {
     const q = inputSize / 4;

@@ -18,6 +18,8 @@ registerGenerator({
   name: DEFAULT_GENERATOR,
   description: "the model's encoder (default AlexNet), channel-wise FC, five up-convolutions, resized to the input: the paper's feature-learning network",
   config: null,
+  // models/context-encoder.ts names it so.
+  modelName: 'context_encoder',
   region: 'image',
   // tf.train.adam as before LeanAdam existed, so earlier results reproduce bit for bit.
   leanAdam: false,

@@ -2,4 +2,4 @@
 import './encoder-decoder.js';
 import './dcgan.js';
 
-export { DEFAULT_GENERATOR, GENERATORS, generatorOf, maskProblem, registerGenerator, type Critic, type GeneratorNetworks, type GeneratorSpec } from './registry.js';
+export { DEFAULT_GENERATOR, GENERATORS, generatorNamed, generatorOf, maskProblem, registerGenerator, type Critic, type GeneratorNetworks, type GeneratorSpec } from './registry.js';

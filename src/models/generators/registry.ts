@@ -49,6 +49,8 @@ export interface GeneratorSpec {
   leanAdam: boolean;
   /** Whether it holds an encoder (conv1..pool5) that the pretext job saves and transfer tasks read. */
   encoder: boolean;
+  /** The name build() gives the generator model, which a saved one keeps: how a loaded generator is recognised. */
+  modelName: string;
   /** `seed` is the job's weight seed. */
   build(opts: { model: ModelConfig; seed: number; dropout?: number }): GeneratorNetworks;
   critic(opts: { inputSize: number; seed: number }): Critic;
@@ -66,6 +68,11 @@ export function registerGenerator(spec: GeneratorSpec): GeneratorSpec {
 /** The generator a model entry trains. */
 export function generatorOf(model: ModelConfig): GeneratorSpec {
   return GENERATORS.get(model.generator ?? DEFAULT_GENERATOR);
+}
+
+/** The registered generator a saved (or built) generator model is, by its name; undefined for one of no registered kind. */
+export function generatorNamed(model: tf.LayersModel): GeneratorSpec | undefined {
+  return GENERATORS.all().find((g) => g.modelName === model.name);
 }
 
 /** Largest hole fraction of a centre mask that stays inside a centre-only generator's prediction (its square of half the side). */
