@@ -9,7 +9,9 @@ import { logLine } from '../engine/log.js';
 import { loadImage, toUint8 } from '../data/image.js';
 import type { MaskKind } from '../data/masks.js';
 import { loadGenerator, maskFor } from '../downstream/inpainting.js';
+import { generatorNamed, maskProblem } from '../models/generators/index.js';
 import { inpaintImages } from '../models/inpaint.js';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 
 export interface InpaintArgs {
@@ -34,6 +36,12 @@ export async function inpaintCommand(args: InpaintArgs): Promise<void> {
   const backend = await initBackend(args.backend);
   const generator = await loadGenerator(await generatorDir(args.checkpoint));
   const size = generator.inputs[0].shape[1] as number;
+  const kind = generatorNamed(generator);
+  const problem = kind ? maskProblem({ generator: kind.name, inputSize: size }, 'mask', args.mask) : null;
+  if (problem) {
+    generator.dispose();
+    throw new UserError(`--${problem.replace(' (/model/generator)', ` of ${args.checkpoint}`)}`);
+  }
   logLine(`inpaint: ${args.image} resized to ${size}px, ${args.mask} hole, backend ${backend.name}`);
   const image = await loadImage(args.image, { size, fit: 'resize' });
   const mask = maskFor(args.mask, size, new Rng(args.seed).fork('inpaint-cli'));

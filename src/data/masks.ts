@@ -64,6 +64,17 @@ export function fullImageMask(size: number): Mask {
   return { size, fill: new Float32Array(size * size), weight: new Float32Array(size * size).fill(1) };
 }
 
+/**
+ * The autoencoder's "mask" for a generator that predicts only the centre
+ * square of half the side: nothing hidden, every pixel of that square
+ * weighted 1 (the centre mask's predicted region at holeFraction 0.25), the
+ * rest 0.
+ */
+export function centreRegionMask(size: number): Mask {
+  const { weight } = centerMask(size, DEFAULT_HOLE_FRACTION, 0);
+  return { size, fill: new Float32Array(size * size), weight };
+}
+
 /** A copy of an HWC image in [-1, 1] with the hole set to the dataset mean colour. */
 export function applyMask(image: Float32Array, mask: Mask): Float32Array {
   const n = mask.size * mask.size;

@@ -19,6 +19,7 @@ import { BadSamples } from '../data/samples.js';
 import { savePng } from '../data/image.js';
 import { makeMask, type Mask, type MaskKind } from '../data/masks.js';
 import { meanInpaintingScores } from '../metrics/index.js';
+import { maskProblem } from '../models/generators/index.js';
 import { inpaintImages } from '../models/inpaint.js';
 import type { DownstreamCommonConfig } from './config.js';
 import { registerTask, type DownstreamContext } from './registry.js';
@@ -108,5 +109,6 @@ registerTask<InpaintingConfig>({
   needs: { generator: true },
   usesProtocols: false,
   layer: null,
+  check: (config, model) => [maskProblem(model, 'mask', config.mask)].filter((p): p is string => p !== null),
   run: inpaint,
 });

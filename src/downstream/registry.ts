@@ -5,6 +5,7 @@
  * method) and the plan's expansion (protocols, layers) read these entries.
  */
 import type { DatasetCapabilities, DatasetHandle } from '../data/formats/types.js';
+import type { ModelConfig } from '../models/config.js';
 import type { EncoderLayer } from '../models/encoders/layers.js';
 import { Registry, type ConfigFragment } from '../registry/registry.js';
 import type { DownstreamCommonConfig, DownstreamConfig } from './config.js';
@@ -33,8 +34,8 @@ export interface DownstreamTaskSpec<C extends DownstreamCommonConfig = Downstrea
   fitsFeatures?: boolean;
   /** The encoder layer it reads: 'chosen' (the entry's layer or layers), a fixed layer, or null (none). */
   layer: 'chosen' | EncoderLayer | null;
-  /** Problems the schema cannot express, as "field: message" (field relative to the entry). */
-  check?(config: C): string[];
+  /** Problems the schema cannot express, as "field: message" (field relative to the entry); `model` is the network the pretext jobs train. */
+  check?(config: C, model: ModelConfig): string[];
   run(job: DownstreamJob<C>, ctx: DownstreamContext): Promise<DownstreamOutcome>;
 }
 

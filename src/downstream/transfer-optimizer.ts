@@ -16,11 +16,14 @@ import { scheduledLr, type StepSchedule } from '../engine/lr-schedule.js';
 import type { CheckpointedOptimizer } from '../engine/train-state.js';
 import { DEFAULT_MOMENTUM, type TransferConfig } from './config.js';
 
+/** The transfer loops' optimizers: tfjs's own Adam, or SGD with momentum. */
+type TfOptimizer = tf.AdamOptimizer | tf.MomentumOptimizer;
+
 /** The fields of a transfer entry the optimiser reads. */
 export type OptimizerConfig = Pick<TransferConfig, 'lr' | 'encoderLrScale' | 'optimizer' | 'momentum' | 'weightDecay' | 'clipGradNorm' | 'lrStepEvery' | 'lrGamma'>;
 
 interface Part {
-  opt: CheckpointedOptimizer;
+  opt: TfOptimizer;
   vars: tf.Variable[];
   /** lr of step 1. */
   baseLr: number;
@@ -35,7 +38,7 @@ export class TransferOptimizer {
 
   constructor(headVars: tf.Variable[], encoderVars: tf.Variable[], private readonly config: OptimizerConfig) {
     const encoderLrScale = config.encoderLrScale ?? 1;
-    const make = (lr: number): CheckpointedOptimizer => (config.optimizer === 'sgd' ? tf.train.momentum(lr, config.momentum ?? DEFAULT_MOMENTUM) : tf.train.adam(lr));
+    const make = (lr: number): TfOptimizer => (config.optimizer === 'sgd' ? tf.train.momentum(lr, config.momentum ?? DEFAULT_MOMENTUM) : tf.train.adam(lr));
     const part = (vars: tf.Variable[], lr: number): Part => ({ opt: make(lr), vars, baseLr: lr, lr });
     this.head = part(headVars, config.lr);
     this.encoder = encoderVars.length > 0 && encoderLrScale > 0 ? part(encoderVars, config.lr * encoderLrScale) : null;

@@ -11,9 +11,17 @@
  * by buffer id, and a weight changed in place would keep its stale packed copy).
  *
  * On other backends the same update runs as tfjs ops, one variable per tidy.
+ *
+ * getWeights/setWeights follow tf.train.adam's layout (a fresh step-count
+ * scalar, then every first moment, then every second moment, in the order
+ * the variables were first updated), so a training checkpoint
+ * (engine/train-state.ts) holds either optimizer the same way. The bias
+ * corrections come from the step count in double precision, so nothing else
+ * needs saving.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NamedTensor } from './train-state.js';
 
 export interface LeanAdamOptions {
   lr: number;
@@ -74,6 +82,13 @@ export class LeanAdam {
   private readonly beta2: number;
   private readonly epsilon: number;
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
+  /**
+   * Moments restored by setWeights before any update, in the order they were
+   * saved: variable names differ between processes (tfjs numbers repeated
+   * layer names), so they go to the variables by order of first update, as
+   * tf.train.adam's do.
+   */
+  private restored: { m: tf.Variable; v: tf.Variable }[] = [];
   private step = 0;
 
   constructor(private readonly opts: LeanAdamOptions) {
@@ -100,7 +115,10 @@ export class LeanAdam {
       if (!g) continue;
       let state = this.moments.get(w.name);
       if (!state) {
-        state = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(w), false), v: tf.variable(tf.zerosLike(w), false) }));
+        state = this.restored[this.moments.size] ?? tf.tidy(() => ({ m: tf.variable(tf.zerosLike(w), false), v: tf.variable(tf.zerosLike(w), false) }));
+        if (!tf.util.arraysEqual(state.m.shape, w.shape)) {
+          throw new Error(`LeanAdam: restored moment ${this.moments.size} has shape [${state.m.shape}], variable ${w.name} has [${w.shape}]`);
+        }
         this.moments.set(w.name, state);
       }
       const { m, v } = state;
@@ -128,7 +146,36 @@ export class LeanAdam {
     return value;
   }
 
+  /** The step count (a fresh scalar the caller disposes), then the live first and second moments. */
+  async getWeights(): Promise<NamedTensor[]> {
+    const states = [...this.moments.entries()];
+    return [
+      { name: 'iter', tensor: tf.scalar(this.step, 'int32') },
+      ...states.map(([name, { m }]) => ({ name: `${name}/m`, tensor: m as tf.Tensor })),
+      ...states.map(([name, { v }]) => ({ name: `${name}/v`, tensor: v as tf.Tensor })),
+    ];
+  }
+
+  /** Restores what getWeights returned (copies: the caller keeps its tensors); before the first update only. */
+  async setWeights(weights: NamedTensor[]): Promise<void> {
+    if (this.moments.size > 0) throw new Error('LeanAdam.setWeights: the optimizer has already updated variables');
+    const [iter, ...moments] = weights;
+    this.step = (await iter.tensor.data())[0];
+    const n = moments.length / 2;
+    this.disposeRestored();
+    this.restored = moments.slice(0, n).map((m, i) => ({ m: tf.variable(m.tensor, false), v: tf.variable(moments[n + i].tensor, false) }));
+  }
+
+  private disposeRestored(): void {
+    for (const { m, v } of this.restored.slice(this.moments.size)) {
+      m.dispose();
+      v.dispose();
+    }
+    this.restored = [];
+  }
+
   dispose(): void {
+    this.disposeRestored();
     for (const { m, v } of this.moments.values()) {
       m.dispose();
       v.dispose();

@@ -36,8 +36,21 @@ interface Header {
   adam: Record<string, AdamPowers>;
 }
 
-/** The optimizers a checkpoint can carry: Adam, and SGD with momentum (tf.train.momentum). */
-export type CheckpointedOptimizer = tf.AdamOptimizer | tf.MomentumOptimizer;
+/** An optimizer's state tensor as getWeights gives it (tfjs does not export its own type). */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+/** An Adam optimizer as a checkpoint holds it: tf.train.adam, or LeanAdam (engine/lean-adam.ts), which keeps the same layout. */
+export interface CheckpointedAdam {
+  /** A fresh step-count scalar first (disposed here), then the live moments. */
+  getWeights(): Promise<NamedTensor[]>;
+  setWeights(weights: NamedTensor[]): Promise<void>;
+}
+
+/** The optimizers a checkpoint can carry: Adam (tfjs's or LeanAdam), and SGD with momentum (tf.train.momentum). */
+export type CheckpointedOptimizer = CheckpointedAdam | tf.MomentumOptimizer;
 
 /** What a checkpoint holds besides the loop's JSON: named models, variable lists and optimizers. */
 export interface TrainingParts {
@@ -49,12 +62,14 @@ export interface TrainingParts {
 
 /**
  * The group prefix of an optimizer's state. tfjs's optimizer classes answer
- * instanceof for any optimizer, so the kind comes from the class name. Adam
- * keeps the prefix it always had, so checkpoints written before SGD existed
- * still load.
+ * instanceof for any optimizer, so the kind comes from the class name; an
+ * optimizer that is not tfjs's (LeanAdam) keeps Adam's layout. Adam keeps
+ * the prefix it always had, so checkpoints written before SGD existed still
+ * load.
  */
 function optimizerKind(opt: CheckpointedOptimizer): 'adam' | 'momentum' {
-  const name = (opt as tf.Optimizer).getClassName();
+  if (!(opt instanceof tf.Optimizer)) return 'adam';
+  const name = opt.getClassName();
   if (name === 'Adam') return 'adam';
   if (name === 'Momentum') return 'momentum';
   throw new Error(`training checkpoints hold Adam or momentum optimizers, not ${name}`);
@@ -69,12 +84,14 @@ function namedWeights(parts: TrainingParts): { name: string; value: tf.Tensor }[
 }
 
 /**
- * Adam's bias corrections use beta^t, which tfjs keeps as a running product;
- * setWeights recomputes it with pow(), which differs in the last bits for
- * beta2 = 0.999, so the exact values travel with the checkpoint.
+ * tf.train.adam's bias corrections use beta^t, which tfjs keeps as a running
+ * product; setWeights recomputes it with pow(), which differs in the last
+ * bits for beta2 = 0.999, so the exact values travel with the checkpoint.
+ * LeanAdam derives them from its step count alone: null.
  */
-function adamPowers(opt: CheckpointedOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } {
-  return opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+function adamPowers(opt: CheckpointedOptimizer): { accBeta1: tf.Variable; accBeta2: tf.Variable } | null {
+  // By class name: tfjs's instanceof answers true for any of its optimizers.
+  return opt instanceof tf.Optimizer && opt.getClassName() === 'Adam' ? (opt as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable }) : null;
 }
 
 /**
@@ -116,10 +133,8 @@ export async function saveTrainingState(path: string, parts: TrainingParts, extr
     for (const w of weights) await add(group, w.name, w.tensor);
     // getWeights makes a fresh scalar for the step count; the rest are the live variables.
     weights[0].tensor.dispose();
-    if (kind === 'adam') {
-      const { accBeta1, accBeta2 } = adamPowers(opt);
-      header.adam[key] = { accBeta1: (await accBeta1.data())[0], accBeta2: (await accBeta2.data())[0] };
-    }
+    const powers = kind === 'adam' ? adamPowers(opt) : null;
+    if (powers) header.adam[key] = { accBeta1: (await powers.accBeta1.data())[0], accBeta2: (await powers.accBeta2.data())[0] };
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const length = new Uint8Array(4);
@@ -198,7 +213,7 @@ export async function loadTrainingState(path: string, parts: TrainingParts, acce
   }
   for (const [key, opt] of Object.entries(parts.optimizers)) {
     const kind = optimizerKind(opt);
-    if (!header.groups[`${kind}:${key}`] || (kind === 'adam' && !header.adam[key])) throw architecture(`it has no ${kind} optimizer ${key}`);
+    if (!header.groups[`${kind}:${key}`] || (adamPowers(opt) !== null && !header.adam[key])) throw architecture(`it has no ${kind} optimizer ${key}`);
   }
 
   for (const [group, saved] of Object.entries(header.groups)) {
@@ -220,8 +235,8 @@ export async function loadTrainingState(path: string, parts: TrainingParts, acce
       // setWeights makes its own variables of the values (sharing their data), so these handles can go.
       await opt.setWeights(values);
       tf.dispose(values.map((v) => v.tensor));
-      if (kind === 'adam') {
-        const powers = adamPowers(opt);
+      const powers = adamPowers(opt);
+      if (powers) {
         tf.tidy(() => {
           powers.accBeta1.assign(tf.scalar(header.adam[key].accBeta1));
           powers.accBeta2.assign(tf.scalar(header.adam[key].accBeta2));

@@ -1,12 +1,14 @@
 /**
  * Load-time checks the schema cannot express, each derived from what the
- * registries declare: what a task or method needs of its dataset's format
- * and of the pretext job, protocol fields without their protocol, each
- * protocol's and task's own checks, and result keys that two entries share.
+ * registries declare: what a task or method needs of its dataset's format,
+ * of the pretext job and of the model's generator (an encoder to read),
+ * protocol fields without their protocol, each method's, protocol's and
+ * task's own checks, and result keys that two entries share.
  */
 import { DATASET_FORMATS } from '../data/formats/index.js';
 import type { DatasetCapabilities } from '../data/formats/types.js';
 import { DOWNSTREAM_TASKS, protocolsFor, PROTOCOLS } from '../downstream/index.js';
+import { generatorOf } from '../models/generators/index.js';
 import { PRETEXT_METHODS } from '../pretext/index.js';
 import { expandEntry } from './plan.js';
 import type { DownstreamConfig, Experiment } from './types.js';
@@ -33,6 +35,7 @@ type Entries = Omit<Experiment, 'file'>;
 
 export function checkExperiment(exp: Entries, written: Entries): string[] {
   const problems: string[] = [];
+  const generator = generatorOf(exp.model);
   const datasetNames = Object.keys(exp.datasets);
   const datasetOf = (key: string | undefined) => key ?? datasetNames[0];
   const names = new Set<string>();
@@ -47,6 +50,11 @@ export function checkExperiment(exp: Entries, written: Entries): string[] {
     }
     const method = PRETEXT_METHODS.get(p.method);
     for (const m of missingCapabilities(method.needs, key, exp.datasets[key].format, `pretext method ${method.name}`)) problems.push(`/pretext/${i}/dataset: ${m}`);
+    // A method without a generator trains the model's encoder alone.
+    if (!generator.encoder && !method.produces.generator) {
+      problems.push(`/pretext/${i}/method: ${method.name} trains the model's encoder, which the ${generator.name} generator (/model/generator) does not have; remove the entry or the generator`);
+    }
+    for (const m of method.check?.(p, exp.model) ?? []) problems.push(`/pretext/${i}/${m}`);
   });
 
   const results = new Map<string, string>();
@@ -58,6 +66,9 @@ export function checkExperiment(exp: Entries, written: Entries): string[] {
       problems.push(`${at}/dataset: "${key}" is not a key of /datasets (${datasetNames.join(', ')})`);
     } else {
       for (const m of missingCapabilities(task.needs, key, exp.datasets[key].format, task.name)) problems.push(`${at}/dataset: ${m}`);
+    }
+    if (task.layer !== null && !generator.encoder) {
+      problems.push(`${at}/task: ${task.name} reads the pretext encoder's layers, and the ${generator.name} generator (/model/generator) has no encoder; remove the task or the generator`);
     }
     if (task.needs.generator) {
       exp.pretext.forEach((p, j) => {
@@ -80,7 +91,7 @@ export function checkExperiment(exp: Entries, written: Entries): string[] {
         problems.push(`${at}/${field}: only ${who} it, and protocols is ${JSON.stringify(d.protocols)}; add "${names[0]}" or remove ${field}`);
       }
     }
-    for (const p of task.check?.(d) ?? []) problems.push(`${at}/${p}`);
+    for (const p of task.check?.(d, exp.model) ?? []) problems.push(`${at}/${p}`);
     for (const job of expandEntry(d, i)) {
       if (job.protocol !== null && job.layer !== null) {
         for (const p of PROTOCOLS.get(job.protocol).check?.(d, job.layer) ?? []) problems.push(`${at}/${p}`);

@@ -21,9 +21,10 @@ import { TRAINING_PREFETCH } from '../data/loader.js';
 import { resolveSides, syntheticSplitSize } from '../data/synthetic.js';
 import type { TransferConfig } from '../downstream/config.js';
 import { PROTOCOLS } from '../downstream/index.js';
+import { makeAdam, minimize } from '../pretext/adam.js';
 import type { ReconstructionConfig } from '../pretext/reconstruction-config.js';
 import { DEFAULT_ENCODER, ENCODERS, type EncoderSpec } from '../models/encoders/index.js';
-import { buildContextEncoder } from '../models/context-encoder.js';
+import { generatorOf } from '../models/generators/index.js';
 import { loadExperiment } from './load.js';
 import { makePlan, type PlannedDownstream, type PlannedJob, type PlannedPretext } from './plan.js';
 import type { DatasetConfig, Experiment, ModelConfig } from './types.js';
@@ -133,18 +134,16 @@ class Timer {
     return m;
   }
 
-  /** One reconstruction training step of the encoder-decoder (Adam over every weight). */
+  /** One reconstruction training step of the model's generator (Adam over every weight). */
   pretextStep(batch: number): Promise<Measured> {
     const b = Math.min(batch, this.timedBatch);
     return this.once(`pretext/${b}`, async () => {
-      const { inputSize } = this.model;
-      const { generator } = buildContextEncoder({
-        encoder: { inputSize, seed: 1, features: (input) => this.encoderSpec().build({ input, inputSize, seed: 1, model: this.model }) },
-        decoderWidths: this.model.decoderWidths,
-      });
-      const optimizer = tf.train.adam(1e-4);
+      const spec = generatorOf(this.model);
+      const { generator } = spec.build({ model: this.model, seed: 1 });
+      // The optimizer the pretext loop gives this generator: its memory is part of what is measured.
+      const optimizer = makeAdam(spec.leanAdam, 1e-4, 0.9);
       const vars = generator.trainableWeights.map((w) => w.read() as tf.Variable);
-      const m = await timeSteps(b, this.timedSteps, generator.countParams(), (x) => optimizer.minimize(() => tf.mean(tf.square(tf.sub(generator.apply(x) as tf.Tensor, x))) as tf.Scalar, true, vars) as tf.Scalar, this.model.inputSize);
+      const m = await timeSteps(b, this.timedSteps, generator.countParams(), (x) => minimize(optimizer, () => tf.mean(tf.square(tf.sub(generator.apply(x) as tf.Tensor, x))) as tf.Scalar, vars), this.model.inputSize);
       optimizer.dispose();
       generator.dispose();
       return m;
@@ -196,8 +195,8 @@ async function estimatePretext(job: PlannedPretext, timer: Timer): Promise<JobEs
   const step = await timer.pretextStep(config.batchSize);
   const loadSize = Math.round(job.model.inputSize * config.loadScale);
   const loaderBytes = BATCHES_IN_MEMORY * config.batchSize * loadSize * loadSize * 3 * 4;
-  // Weights saved twice (encoder and generator share the encoder's).
-  est.diskBytes = step.parameters * 4 * 2;
+  // Weights saved twice (encoder and generator share the encoder's), once for a generator without an encoder.
+  est.diskBytes = step.parameters * 4 * (generatorOf(job.model).encoder ? 2 : 1);
   if (config.method === 'random') {
     est.note = 'no training';
   } else {

@@ -10,15 +10,20 @@ import { DATASET_FORMATS } from '../data/formats/index.js';
 import { CHECKPOINT_EVERY_FIELD, DEFAULT_LAYER } from '../downstream/config.js';
 import { DOWNSTREAM_TASKS, protocolsFor } from '../downstream/index.js';
 import { DEFAULT_ENCODER, ENCODER_LAYERS, ENCODERS } from '../models/encoders/index.js';
+import { DEFAULT_GENERATOR, GENERATORS } from '../models/generators/index.js';
 import { COMMON_PRETEXT_FIELDS } from '../pretext/config.js';
 import { PRETEXT_METHODS } from '../pretext/index.js';
 import type { ConfigFragment, JsonSchema } from '../registry/registry.js';
 
-/** One branch per registered entry: when `field` names it, its fields (and only they) are allowed. */
-function branches(field: string, entries: { name: string; fields: ConfigFragment; isDefault?: boolean }[]): JsonSchema[] {
+/**
+ * One branch per registered entry: when `field` names it, its fields (and
+ * only they) are allowed. `when` adds conditions on other fields for every
+ * branch (the encoder's branches apply only to generators built on it).
+ */
+function branches(field: string, entries: { name: string; fields: ConfigFragment; isDefault?: boolean }[], when: Record<string, JsonSchema> = {}): JsonSchema[] {
   return entries.map(({ name, fields, isDefault }) => ({
     // The default entry's branch also applies when the field is absent.
-    if: { properties: { [field]: { const: name } }, ...(isDefault ? {} : { required: [field] }) },
+    if: { properties: { [field]: { const: name }, ...when }, ...(isDefault ? {} : { required: [field] }) },
     then: {
       properties: { [field]: {}, ...fields.properties },
       ...(fields.required && fields.required.length > 0 ? { required: fields.required } : {}),
@@ -98,15 +103,29 @@ function modelSchema(): JsonSchema {
     },
   };
   const encoders = ENCODERS.all();
+  const generators = GENERATORS.all();
+  // A generator without fields of its own (the default) is built on the model's encoder, whose fields it takes.
+  const onEncoder = generators.filter((g) => g.config === null).map((g) => g.name);
   return {
     type: 'object',
     properties: {
       encoder: { enum: encoders.map((e) => e.name), ...describeEntries(encoders, `Default ${DEFAULT_ENCODER}. `) },
+      generator: {
+        enum: generators.map((g) => g.name),
+        ...describeEntries(generators, `What the pixel-reconstruction methods (context-encoder, autoencoder, random) train. Default ${DEFAULT_GENERATOR}. `),
+      },
     },
-    allOf: branches(
-      'encoder',
-      encoders.map((e) => ({ name: e.name, fields: merge(common, e.config), isDefault: e.name === DEFAULT_ENCODER })),
-    ),
+    allOf: [
+      ...branches(
+        'encoder',
+        encoders.map((e) => ({ name: e.name, fields: merge(common, e.config, { properties: { generator: {} } }), isDefault: e.name === DEFAULT_ENCODER })),
+        { generator: { enum: onEncoder } },
+      ),
+      ...branches(
+        'generator',
+        generators.flatMap((g) => (g.config === null ? [] : [{ name: g.name, fields: g.config }])),
+      ),
+    ],
   };
 }
 

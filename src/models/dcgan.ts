@@ -103,8 +103,8 @@ function downsample(x: Tensor, init: Init, prefix: string, size: number, base: n
   return x;
 }
 
-/** size x size masked image -> size/2 x size/2 prediction of the centre (tanh). */
-export function buildInpaintingGenerator(cfg: InpaintingGeneratorConfig): tf.LayersModel {
+/** Applies the generator's layers to `input` ([size, size, 3]); returns the size/2 x size/2 prediction of the centre (tanh). */
+export function inpaintingGeneratorLayers(input: Tensor, cfg: InpaintingGeneratorConfig): Tensor {
   const { size, bottleneck = 4000, nef = 64, ngf = 64 } = cfg;
   checkPowerOfTwo('size', size, 16);
   checkPositiveInt('bottleneck', bottleneck);
@@ -112,7 +112,6 @@ export function buildInpaintingGenerator(cfg: InpaintingGeneratorConfig): tf.Lay
   checkPositiveInt('ngf', ngf);
   const init = new Init(cfg.seed);
 
-  const input = tf.input({ shape: [size, size, 3], name: 'context' });
   let x = downsample(input, init, 'enc_', size, nef);
   x = conv(x, init, 'bottleneck', bottleneck, 1, 'valid');
   x = batchNorm(x, init, 'bottleneck_bn');
@@ -133,7 +132,14 @@ export function buildInpaintingGenerator(cfg: InpaintingGeneratorConfig): tf.Lay
       x = relu(x, `dec_relu${i}`);
     }
   }
-  return tf.model({ inputs: input, outputs: x, name: 'inpainting_generator' });
+  return x;
+}
+
+/** size x size masked image -> size/2 x size/2 prediction of the centre (tanh). */
+export function buildInpaintingGenerator(cfg: InpaintingGeneratorConfig): tf.LayersModel {
+  checkPowerOfTwo('size', cfg.size, 16);
+  const input = tf.input({ shape: [cfg.size, cfg.size, 3], name: 'context' });
+  return tf.model({ inputs: input, outputs: inpaintingGeneratorLayers(input, cfg), name: 'inpainting_generator' });
 }
 
 /** size x size patch -> [1] probability that it is real. */

@@ -9,8 +9,9 @@
  *   real pretext training.
  * - `ce-dcgan`: the semantic-inpainting context encoder (src/models/dcgan.ts):
  *   masked size x size image -> size/2 centre, and its discriminator on the
- *   centre; joint loss 0.999 * L2 + 0.001 * adversarial. `bench run` trains no
- *   such network: this step does exactly the work of bench/torch_reference.py's
+ *   centre; joint loss 0.999 * L2 + 0.001 * adversarial. `bench run` trains
+ *   this network (model.generator "dcgan", through reconstruction-step.ts);
+ *   this step instead does exactly the work of bench/torch_reference.py's
  *   (with LeanAdam, whose in-place update matches torch's memory use), for
  *   the comparison with PyTorch.
  *

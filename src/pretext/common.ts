@@ -10,32 +10,22 @@ import type { BadSamples } from '../data/samples.js';
 import { UserError } from '../errors.js';
 import { makeMask } from '../data/masks.js';
 import { meanInpaintingScores } from '../metrics/index.js';
-import { DEFAULT_ENCODER, ENCODERS, plainEncoder } from '../models/encoders/index.js';
-import { buildContextEncoder } from '../models/context-encoder.js';
+import { plainEncoder } from '../models/encoders/index.js';
+import { generatorOf, type GeneratorNetworks } from '../models/generators/index.js';
 import { inpaintImages } from '../models/inpaint.js';
 import type { PretextCommonConfig } from './config.js';
 import type { ReconstructionConfig } from './reconstruction-config.js';
 import type { PretextContext } from './registry.js';
 import type { PretextJob } from './types.js';
 
-export interface PretextModels {
-  /** Image in [-1, 1] -> reconstruction of the same size. */
-  generator: tf.LayersModel;
-  /** Image -> pool5; shares its layers with the generator. */
-  encoder: tf.LayersModel;
-}
+export type PretextModels = GeneratorNetworks;
 
-/** The same encoder-decoder for every method, so only training differs between them. */
+/** The model's generator (the same for every method, so only training differs between them), with its encoder when it has one. */
 export function buildPretextModels(job: PretextJob<PretextCommonConfig>): PretextModels {
   const { model } = job;
-  const encoder = ENCODERS.get(model.encoder ?? DEFAULT_ENCODER);
   const seed = new Rng(job.seed).intSeed('weights');
-  return buildContextEncoder({
-    encoder: { inputSize: model.inputSize, seed, features: (input) => encoder.build({ input, inputSize: model.inputSize, seed, model }) },
-    decoderWidths: model.decoderWidths,
-    // Only the reconstruction methods' entries have the field; the random baseline never trains, so it is absent there.
-    dropout: (job.config as Partial<ReconstructionConfig>).dropout,
-  });
+  // Only the reconstruction methods' entries have the field; the random baseline never trains, so it is absent there.
+  return generatorOf(model).build({ model, seed, dropout: (job.config as Partial<ReconstructionConfig>).dropout });
 }
 
 /** The images of a pretext split that read; one line naming the problem when none is left. */
@@ -58,8 +48,9 @@ export function pretextCropLoader(sources: readonly ImageRef[], opts: { loadSize
 export const ENCODER_DIR = 'checkpoint';
 export const GENERATOR_DIR = 'generator';
 
+/** The generator, and the encoder when the generator has one (transfer tasks are refused at load otherwise). */
 export async function saveEncoderAndGenerator(job: PretextJob<PretextCommonConfig>, models: PretextModels): Promise<void> {
-  await saveTrainedEncoder(job, models.encoder);
+  if (models.encoder) await saveTrainedEncoder(job, models.encoder);
   await saveModel(models.generator, join(job.outDir, GENERATOR_DIR));
 }
 

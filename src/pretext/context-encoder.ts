@@ -5,7 +5,7 @@
  */
 import { makeMask, OVERLAP_WEIGHT, segmentationShapes, type Mask } from '../data/masks.js';
 import { logLine } from '../engine/log.js';
-import { RECONSTRUCTION_FIELDS, type ReconstructionConfig } from './reconstruction-config.js';
+import { RECONSTRUCTION_FIELDS, reconstructionProblems, type ReconstructionConfig } from './reconstruction-config.js';
 import { trainReconstruction } from './reconstruction.js';
 import { registerPretext } from './registry.js';
 
@@ -15,6 +15,7 @@ registerPretext<ReconstructionConfig>({
   config: RECONSTRUCTION_FIELDS,
   needs: { labels: false },
   produces: { encoder: true, generator: true },
+  check: (config, model) => reconstructionProblems(config, model, ['mask', 'evalMask']),
   train: (job, ctx) =>
     trainReconstruction(job, ctx, {
       async makeMaskFactory(job, _rng, bad) {

@@ -1,15 +1,16 @@
-/** The random-initialisation baseline: the same networks, Gaussian weights, no training. */
+/** The random-initialisation baseline: the model's generator with its Gaussian initial weights, no training. */
 import { BadSamples } from '../data/samples.js';
 import { buildPretextModels, evaluateHeldout, saveEncoderAndGenerator } from './common.js';
-import { RECONSTRUCTION_FIELDS, type ReconstructionConfig } from './reconstruction-config.js';
+import { RECONSTRUCTION_FIELDS, reconstructionProblems, type ReconstructionConfig } from './reconstruction-config.js';
 import { registerPretext } from './registry.js';
 
 registerPretext<ReconstructionConfig>({
   name: 'random',
-  description: 'Gaussian-initialised encoder-decoder, not trained (the random baseline)',
+  description: "the model's Gaussian-initialised generator, not trained (the random baseline)",
   config: RECONSTRUCTION_FIELDS,
   needs: { labels: false },
   produces: { encoder: true, generator: true },
+  check: (config, model) => reconstructionProblems(config, model, ['evalMask']),
   async train(job, ctx) {
     const started = performance.now();
     const models = buildPretextModels(job);

@@ -4,14 +4,15 @@
  * `bench perf` times, so its numbers are those of real training.
  */
 import * as tf from '@tensorflow/tfjs';
+import { minimize, type PretextAdam } from './adam.js';
 import { bceWithConstant, maskedL2 } from './losses.js';
 
 export interface ReconstructionNets {
   generator: tf.LayersModel;
   gVars: tf.Variable[];
-  optG: tf.Optimizer;
-  /** The joint adversarial loss: discriminator (on size x size), its variables and optimiser, and the L2 term's weight. */
-  adversary: { model: tf.LayersModel; vars: tf.Variable[]; opt: tf.Optimizer; size: number; lambdaRec: number } | null;
+  optG: PretextAdam;
+  /** The joint adversarial loss: discriminator, the patch of an image it judges, its variables and optimiser, and the L2 term's weight. */
+  adversary: { model: tf.LayersModel; patch(images: tf.Tensor4D): tf.Tensor4D; vars: tf.Variable[]; opt: PretextAdam; lambdaRec: number } | null;
 }
 
 export interface StepLosses {
@@ -25,35 +26,34 @@ export interface StepLosses {
 export function reconstructionStep(nets: ReconstructionNets, input: tf.Tensor4D, target: tf.Tensor4D, weight: tf.Tensor4D): StepLosses {
   const { generator, gVars, optG, adversary } = nets;
   if (!adversary) {
-    const cost = optG.minimize(() => maskedL2(generator.apply(input, { training: true }) as tf.Tensor4D, target, weight), true, gVars);
-    const value = cost!.dataSync()[0];
-    cost!.dispose();
+    const cost = minimize(optG, () => maskedL2(generator.apply(input, { training: true }) as tf.Tensor4D, target, weight), gVars);
+    const value = cost.dataSync()[0];
+    cost.dispose();
     return { loss: value, rec: value, adv: null, d: null };
   }
-  const { model: disc, vars: dVars, opt: optD, size: dSize, lambdaRec } = adversary;
-  const size = input.shape[1];
-  const toD = (x: tf.Tensor4D): tf.Tensor4D => (dSize === size ? x : tf.image.resizeBilinear(x, [dSize, dSize]));
+  const { model: disc, patch: toD, vars: dVars, opt: optD, lambdaRec } = adversary;
   // The discriminator sees the prediction pasted into the hole, the rest real.
   const composite = (pred: tf.Tensor4D): tf.Tensor4D => {
     const hole = weight.greater(0).cast('float32');
     return pred.mul(hole).add(target.mul(tf.sub(1, hole))) as tf.Tensor4D;
   };
   const fake = tf.tidy(() => composite(generator.apply(input, { training: true }) as tf.Tensor4D));
-  const dCost = optD.minimize(
+  const dCost = minimize(
+    optD,
     () => {
       const real = bceWithConstant(disc.apply(toD(target), { training: true }) as tf.Tensor, 1);
       const fakeLoss = bceWithConstant(disc.apply(toD(fake), { training: true }) as tf.Tensor, 0);
       return real.add(fakeLoss) as tf.Scalar;
     },
-    true,
     dVars,
   );
   fake.dispose();
-  const d = dCost!.dataSync()[0];
-  dCost!.dispose();
+  const d = dCost.dataSync()[0];
+  dCost.dispose();
   // Keep the two terms out of the minimise closure's tidy so they can be logged.
   let kept: tf.Tensor[] = [];
-  const gCost = optG.minimize(
+  const gCost = minimize(
+    optG,
     () => {
       const pred = generator.apply(input, { training: true }) as tf.Tensor4D;
       const rec = maskedL2(pred, target, weight);
@@ -61,12 +61,11 @@ export function reconstructionStep(nets: ReconstructionNets, input: tf.Tensor4D,
       kept = [tf.keep(rec.clone()), tf.keep(adv.clone())];
       return rec.mul(lambdaRec).add(adv.mul(1 - lambdaRec)) as tf.Scalar;
     },
-    true,
     gVars,
   );
   const [rec, adv] = kept.map((t) => t.dataSync()[0]);
   tf.dispose(kept);
-  const loss = gCost!.dataSync()[0];
-  gCost!.dispose();
+  const loss = gCost.dataSync()[0];
+  gCost.dispose();
   return { loss, rec, adv, d };
 }

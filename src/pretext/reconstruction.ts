@@ -1,6 +1,6 @@
 /**
  * The training loop shared by the context encoder and the autoencoder: both
- * reconstruct pixels with the same encoder-decoder, and differ only in what
+ * reconstruct pixels with the model's generator, and differ only in what
  * is hidden from the input (a mask, or nothing) and where the loss looks.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,9 +12,10 @@ import { ResumableLoop } from '../engine/resumable-loop.js';
 import type { TrainingParts } from '../engine/train-state.js';
 import { applyMask, type Mask } from '../data/masks.js';
 import { BadSamples } from '../data/samples.js';
-import { buildDiscriminator } from '../models/dcgan.js';
 import { freshDropoutLayers } from '../models/fresh-dropout.js';
+import { generatorOf } from '../models/generators/index.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { makeAdam } from './adam.js';
 import { buildPretextModels, evaluateHeldout, pretextCropLoader, readablePretextImages, saveEncoderAndGenerator, type PretextModels } from './common.js';
 import type { ReconstructionConfig } from './reconstruction-config.js';
 import { reconstructionStep, type ReconstructionNets, type StepLosses } from './reconstruction-step.js';
@@ -50,10 +51,6 @@ interface LoopFields {
   rows: (string | number)[][];
 }
 
-function largestPowerOfTwoAtMost(n: number): number {
-  return 2 ** Math.floor(Math.log2(n));
-}
-
 /** Trains the generator on masked reconstruction (optionally joint with an adversarial loss) and saves the outputs. */
 export async function trainReconstruction(job: PretextJob<ReconstructionConfig>, ctx: PretextContext, setup: ReconstructionSetup): Promise<PretextOutcome> {
   const { config, model } = job;
@@ -72,16 +69,17 @@ export async function trainReconstruction(job: PretextJob<ReconstructionConfig>,
   const gVars = models.generator.trainableWeights.map((w) => w.read() as tf.Variable);
   const adversarial = config.adversarial && config.lambdaRec < 1;
   // The reference code gives the generator 10x the discriminator's rate when the loss is joint.
-  const optG = tf.train.adam(adversarial ? config.lr * 10 : config.lr, config.beta1);
-  const dSize = Math.min(128, largestPowerOfTwoAtMost(size));
-  const disc = adversarial ? buildDiscriminator({ size: dSize, seed: rng.intSeed('discriminator') }) : null;
+  const spec = generatorOf(model);
+  const optG = makeAdam(spec.leanAdam, adversarial ? config.lr * 10 : config.lr, config.beta1);
+  const critic = adversarial ? spec.critic({ inputSize: size, seed: rng.intSeed('discriminator') }) : null;
+  const disc = critic?.model ?? null;
   const dVars = disc ? disc.trainableWeights.map((w) => w.read() as tf.Variable) : [];
-  const optD = disc ? tf.train.adam(config.lr, config.beta1) : null;
+  const optD = disc ? makeAdam(spec.leanAdam, config.lr, config.beta1) : null;
   const nets: ReconstructionNets = {
     generator: models.generator,
     gVars,
     optG,
-    adversary: disc && optD ? { model: disc, vars: dVars, opt: optD, size: dSize, lambdaRec: config.lambdaRec } : null,
+    adversary: critic && optD ? { model: critic.model, patch: critic.patch, vars: dVars, opt: optD, lambdaRec: config.lambdaRec } : null,
   };
 
   const loader = pretextCropLoader(sources, { loadSize, crop: size, batchSize: config.batchSize }, rng, bad);

@@ -5,6 +5,7 @@
  * method's name.
  */
 import type { DatasetHandle } from '../data/formats/types.js';
+import type { ModelConfig } from '../models/config.js';
 import { Registry, type ConfigFragment } from '../registry/registry.js';
 import type { PretextCommonConfig, PretextConfig } from './config.js';
 import type { PretextJob, PretextOutcome } from './types.js';
@@ -22,8 +23,15 @@ export interface PretextMethodSpec<C extends PretextCommonConfig = PretextConfig
   config: ConfigFragment;
   /** What it asks of its dataset (checked at load against the dataset's format). */
   needs: { labels: boolean };
-  /** What the job folder will hold: an encoder always (checkpoint/), a generator (generator/) when inpainting can score it. */
+  /**
+   * What the job folder will hold: an encoder (checkpoint/) whenever the
+   * model's generator has one (models/generators), a generator (generator/)
+   * when inpainting can score it. A method without a generator trains the
+   * model's encoder alone.
+   */
   produces: { encoder: true; generator: boolean };
+  /** Problems the schema cannot express, as "field: message" (field relative to the entry), e.g. what the model's generator cannot do. */
+  check?(config: C, model: ModelConfig): string[];
   train(job: PretextJob<C>, ctx: PretextContext): Promise<PretextOutcome>;
 }
 

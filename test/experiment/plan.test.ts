@@ -49,4 +49,21 @@ describe('experiment plan', () => {
     assert.deepEqual([...new Set(moved)].sort(), ['knn', 'linear']);
     assert.equal(moved.length, 2 * exp.pretext.length * exp.seeds.length);
   });
+
+  it('keeps the job keys of an experiment without a generator field: smoke.json hashes as before model.generator existed', async () => {
+    const exp: Experiment = await loadExperiment('experiments/smoke.json');
+    // The dataset root is absolute in the key; pin it so the hashes do not depend on where the repository is checked out.
+    exp.datasets.synth.root = '/fixed/synth-voc';
+    // Recorded on main at ce62c21, before models/generators existed.
+    const before = ["716d34d17655","b7ce0c88beee","6c85e3307d27","04643c7737ed","371520f9ab00","2dcf317092fc","2e9f0e181f60","8dd6b54c37f6","3ad220f35645","db4a3ce70d39","79e440e4e7aa","89e73c2114af","86a20f886d73","c1751e978d1a","642c9c3763ae","d8d9732ee7a1","452708d09357","406d58d171fb","1d4f5072a368","48720f618933","3a783508bdb7","f050e2405d5e","d45c8b7afeb1","381c88ddd2cd","70f3681e6ac6","a4142d59cfd1","522389659485","e4902c84e75e","068641cdd790","027a01e279c7","2f8def401e2a","e0b55b91b7d0","469d78795cc6","d2d67b1d995f","1dfad7c27780","1ae33ff53eea","a3242e4df710","2065a7388c3d","80a5c91f4911","3a8f1d6306a7","7de3b74c0133","6ab5d806e0fa","31bf099b71eb","ec1f8b8c3968","1c5c7b60d226"];
+    assert.deepEqual(makePlan(exp, 'wasm').map((j) => j.hash), before);
+  });
+
+  it("keys the generator's own fields (bottleneck) into every job of an experiment that names one", async () => {
+    const exp: Experiment = await loadExperiment('experiments/inpaint.json');
+    const hashes = (e: Experiment) => makePlan(e, 'wasm').map((j) => j.hash);
+    const other = structuredClone(exp);
+    other.model = { ...exp.model, bottleneck: 512 };
+    assert.ok(hashes(other).every((h, i) => h !== hashes(exp)[i]), 'the bottleneck is part of every job key');
+  });
 });

@@ -53,6 +53,22 @@ describe('pretext training checkpoints (wasm)', function () {
     assert.ok(a.equals(b), 'generator weights differ');
   });
 
+  it('dcgan generator: a run resumed from a checkpoint (BatchNorm statistics, LeanAdam moments of G and D) ends bit-identical to one that never stopped', async () => {
+    const dcgan: ModelConfig = { generator: 'dcgan', inputSize: 32, bottleneck: 8 };
+    const config = pretextConfig({ mask: 'center', steps: 3, batchSize: 2, heldoutImages: 2, logEvery: 1, adversarial: true, checkpointEvery: 2 });
+    const straight = await trainPretext(job(config, 'dcgan-straight', undefined, dcgan));
+    const file = join(root, 'dcgan.partial', 'state.bin');
+    await trainPretext(job(config, 'dcgan-first', file, dcgan));
+    assert.equal(await checkpointStep(file), 2);
+    const before = tf.memory().numTensors;
+    const resumed = await trainPretext(job(config, 'dcgan-resumed', file, dcgan));
+    assert.equal(tf.memory().numTensors, before, 'restoring a checkpoint leaks no tensors');
+    assert.equal(resumed.summary.final_loss, straight.summary.final_loss);
+    assert.deepEqual(await losses('dcgan-resumed'), await losses('dcgan-straight'));
+    const [a, b] = await Promise.all(['dcgan-straight', 'dcgan-resumed'].map((n) => readFile(join(root, n, 'generator', 'weights.bin'))));
+    assert.ok(a.equals(b), 'generator weights differ');
+  });
+
   for (const method of ['rotation', 'supervised'] as const) {
     it(`${method}: a run resumed from its checkpoint (order, crops streamed by the loader, and task streams) ends bit-identical to one that never stopped`, async () => {
       const config = pretextConfig({ method, steps: 5, batchSize: 4, logEvery: 1, checkpointEvery: 2 });
