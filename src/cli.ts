@@ -7,6 +7,7 @@ import { UserError } from './errors.js';
 import { BACKEND_CHOICES, type BackendChoice } from './engine/backend.js';
 import { PERF_NETS, type PerfNet } from './perf/options.js';
 import { EXECUTORS, type ExecutorOption } from './experiment/executors/index.js';
+import { MAX_WASM_THREADS, parseThreads, THREADS_ENV } from './engine/wasm-threads.js';
 
 const backendOption = {
   choices: BACKEND_CHOICES,
@@ -31,6 +32,15 @@ async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
     .scriptName('bench')
     .usage('$0 <command> [options]')
+    .option('threads', {
+      type: 'string',
+      global: true,
+      describe: `threads of the wasm backend, 1-${MAX_WASM_THREADS} (default: the cores this process may use, shared out between --jobs workers; not part of any job key)`,
+    })
+    .middleware((argv) => {
+      // Through the environment, so pool workers and SLURM tasks started from here inherit it.
+      if (argv.threads !== undefined) process.env[THREADS_ENV] = String(parseThreads(String(argv.threads), '--threads'));
+    })
     .command(
       'run <experiment>',
       'run (or reuse) every pretext and downstream job of an experiment; writes results/<name>/',

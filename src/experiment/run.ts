@@ -9,7 +9,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { initBackend, type BackendChoice, type BackendInfo } from '../engine/backend.js';
 import { logLine } from '../engine/log.js';
 import { LOCK_FILE, RunLock } from '../results/lock.js';
 import { isTempName, writeJsonAtomic } from '../fs/atomic.js';
@@ -148,11 +148,11 @@ async function runLocked(
   exp: Experiment,
   resultsRoot: string,
   resultsDir: string,
-  backend: { name: string; reason: string },
+  backend: BackendInfo,
   executor: ExecutorSpec,
   opts: RunOptions,
 ): Promise<RunSummary> {
-  logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
+  logLine(`experiment ${exp.name}: backend ${backend.name} (${backend.reason}${backend.name === 'wasm' ? `; ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` : ''}); results in ${relative(process.cwd(), resultsDir) || '.'}`);
   // A sweep still queued or running owns its temporary folders: nothing here may touch them.
   for (const other of EXECUTORS.all()) await other.checkIdle?.({ exp, resultsDir });
   const leftovers = await removeLeftovers(resultsDir);

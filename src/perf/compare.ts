@@ -5,7 +5,10 @@
  * prints per net the ratio ours / PyTorch of train_img_s, fwd_img_s and
  * peak_rss_mb as the median over rounds with its min-max spread.
  *
- *   npm run bench -- [--rounds 3] [--steps 5] [--batch 16] [--torch-threads 1] [--only ce-dcgan-4000,...] [--out FILE]
+ * Both sides run with the same threads (--threads: ours through BENCH_THREADS,
+ * torch through torch.set_num_threads), unless --torch-threads says otherwise.
+ *
+ *   npm run bench -- [--rounds 3] [--steps 5] [--batch 16] [--threads 1] [--torch-threads N] [--only ce-dcgan-4000,...] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -52,7 +55,8 @@ async function main(): Promise<void> {
     .option('rounds', { type: 'number', default: 3 })
     .option('steps', { type: 'number', default: 5 })
     .option('batch', { type: 'number', default: 16 })
-    .option('torch-threads', { type: 'number', default: 1, describe: 'torch.set_num_threads (ours is single-threaded); 0 = torch default' })
+    .option('threads', { type: 'number', default: 1, describe: 'threads of both sides: our wasm backend (BENCH_THREADS) and torch.set_num_threads' })
+    .option('torch-threads', { type: 'number', describe: "torch's threads when they should differ from --threads; 0 = torch's default" })
     .option('only', { type: 'string', describe: `comma-separated subset of ${CONFIGS.map((c) => c.id).join(', ')}` })
     .option('python', { type: 'string', default: process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3') })
     .option('out', { type: 'string', describe: 'also write every measured line and the summary as JSON here' })
@@ -62,9 +66,9 @@ async function main(): Promise<void> {
   const configs = CONFIGS.filter((c) => !only || only.includes(c.id));
   if (configs.length === 0) throw new Error(`--only ${a.only}: no such net; choose from ${CONFIGS.map((c) => c.id).join(', ')}`);
   const common = ['--batch', String(a.batch), '--steps', String(a.steps)];
-  const ours = (c: Config): Line => runJson(process.execPath, [join(root, 'bin', 'bench.js'), 'perf', ...c.args, ...common, '--backend', 'wasm']);
+  const ours = (c: Config): Line => runJson(process.execPath, [join(root, 'bin', 'bench.js'), 'perf', ...c.args, ...common, '--backend', 'wasm', '--threads', String(a.threads)]);
   const torch = (c: Config): Line =>
-    runJson(a.python, [join(root, 'bench', 'torch_reference.py'), ...c.args, ...common, '--threads', String(a['torch-threads'])]);
+    runJson(a.python, [join(root, 'bench', 'torch_reference.py'), ...c.args, ...common, '--threads', String(a['torch-threads'] ?? a.threads)]);
 
   const lines: { round: number; id: string; ours: Line; torch: Line }[] = [];
   for (let round = 1; round <= a.rounds; round++) {
@@ -100,8 +104,9 @@ async function main(): Promise<void> {
     };
   });
   const torchThreads = lines[0]?.torch.threads;
+  const ourThreads = lines[0]?.ours.threads;
   const out = [
-    `${a.rounds} rounds, batch ${a.batch}, ${a.steps} timed steps; ours: wasm, 1 thread; torch: ${torchThreads} thread(s); ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
+    `${a.rounds} rounds, batch ${a.batch}, ${a.steps} timed steps; ours: wasm, ${ourThreads} thread(s); torch: ${torchThreads} thread(s); ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
     'median (min–max) over rounds; ratio = ours / PyTorch, per round',
     '',
     '| net | train img/s ours | torch | ratio | fwd img/s ours | torch | ratio | peak RSS MB ours | torch | ratio |',

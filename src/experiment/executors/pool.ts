@@ -16,6 +16,7 @@ import { describeJob, isDone } from '../job-files.js';
 import type { PlannedJob } from '../plan.js';
 import { benchCommand } from './bench-command.js';
 import { registerExecutor, type ExecutionContext } from './registry.js';
+import { THREADS_ENV, wasmThreadCount } from '../../engine/wasm-threads.js';
 
 interface Finished {
   job: PlannedJob;
@@ -26,10 +27,21 @@ interface Finished {
   ran: boolean;
 }
 
+/**
+ * Threads per worker: what --threads (BENCH_THREADS) says, else the cores
+ * shared out between the workers, so N workers never ask for more threads
+ * than the machine has.
+ */
+export function workerThreads(jobs: number, env: NodeJS.ProcessEnv = process.env): number {
+  if (env[THREADS_ENV]) return wasmThreadCount(env);
+  return Math.max(1, Math.floor(wasmThreadCount(env) / Math.max(1, jobs)));
+}
+
 function startWorker(job: PlannedJob, ctx: ExecutionContext, tag: string): { child: ChildProcess; done: Promise<Finished> } {
   const [command, ...args] = benchCommand();
   const child = spawn(command, [...args, 'job', ctx.exp.file, job.id, '--backend', ctx.backend, '--results', ctx.resultsRoot], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, [THREADS_ENV]: String(workerThreads(ctx.jobs)) },
   });
   let lastLine = '';
   let ran = false;
