@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { UserError } from '../errors.js';
+import { forwardFlopsPerImage, machinePeak } from './flops.js';
 import { buildPerfSession, countTrainable } from './nets.js';
 import { DEFAULT_SIZE, type PerfNet } from './options.js';
 
@@ -39,6 +40,14 @@ export interface PerfResult {
   peak_rss_mb: number;
   params_G: number;
   params_D?: number;
+  /** Forward GFLOPs of one image through the generator (multiply-adds x 2 of convs, up-convs and dense layers; flops.ts). */
+  gflop_per_img: number;
+  /** Achieved arithmetic: forward passes, and training steps counted as 3 forward passes (forward + two backward) of G and of D on real and fake. */
+  fwd_gflop_s: number;
+  train_gflop_s: number;
+  /** The machine's fp32 peak (flops.ts: cores x clock x FLOP/cycle), native and for wasm SIMD128. */
+  peak_native_gflop_s: number;
+  peak_wasm_simd128_gflop_s: number;
   /** Live tensors and resident memory after the warm-up step and after the last timed step. */
   tensors_warm: number;
   tensors_end: number;
@@ -161,6 +170,9 @@ export async function runPerf(opts: PerfOptions): Promise<PerfResult> {
   const fwd = (opts.batch * opts.steps) / ((performance.now() - t) / 1000);
   if (opts.profile) await printProfile(`${opts.net} forward pass`, session.forward);
 
+  const gFlops = forwardFlopsPerImage(session.generator);
+  const dFlops = session.discriminator ? 2 * forwardFlopsPerImage(session.discriminator) : 0;
+  const peak = machinePeak();
   const result: PerfResult = {
     framework: `tfjs ${tf.version.tfjs}`,
     backend: backendName,
@@ -173,6 +185,11 @@ export async function runPerf(opts: PerfOptions): Promise<PerfResult> {
     train_img_s: round2(train),
     fwd_img_s: round2(fwd),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    gflop_per_img: round2(gFlops / 1e9),
+    fwd_gflop_s: round2((fwd * gFlops) / 1e9),
+    train_gflop_s: round2((train * 3 * (gFlops + dFlops)) / 1e9),
+    peak_native_gflop_s: peak.native_gflop_s,
+    peak_wasm_simd128_gflop_s: peak.wasm_simd128_gflop_s,
     params_G: countTrainable(session.generator),
     ...(session.discriminator ? { params_D: countTrainable(session.discriminator) } : {}),
     tensors_warm: tensorsWarm,
@@ -189,5 +206,6 @@ export async function runPerf(opts: PerfOptions): Promise<PerfResult> {
 
 export async function perfCommand(opts: PerfOptions): Promise<void> {
   const result = await runPerf(opts);
+  process.stderr.write(`peak: ${machinePeak().derivation}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
