@@ -55,4 +55,10 @@ describe('wasm backend threads', function () {
     assert.throws(() => wasmThreadCount({ [THREADS_ENV]: '0' }), /BENCH_THREADS 0: use a whole number/);
     assert.equal(parseThreads('8', '--threads'), 8);
   });
+
+  it('bench --threads 9 exits 2 with that one line, before doing anything', () => {
+    const r = spawnSync(process.execPath, ['--import', tsx, join(repo, 'src/cli.ts'), 'run', join(repo, 'experiments/smoke.json'), '--dry-run', '--threads', '9'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--threads 9: use a whole number from 1 to 8/);
+  });
 });
