@@ -18,7 +18,7 @@ import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { checkOptimizerFields, DEFAULT_LAYER, TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { buildFcHead, concatFloat32, predictInBatches, ScalerFit, variablesOf, type FeatureScaler } from './features.js';
-import { FeatureStore } from './feature-store.js';
+import { FEATURE_STORE_FILE, FeatureStore } from './feature-store.js';
 import { PROTOCOLS } from './protocols/registry.js';
 import { registerTask } from './registry.js';
 import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
@@ -162,8 +162,7 @@ interface TrainFeatures {
   store: FeatureStore | null;
 }
 
-/** File of the frozen protocol's feature cache, inside the job's folder while it runs (deleted before the folder is complete). */
-export const FEATURE_STORE_FILE = 'frozen-features.f32';
+export { FEATURE_STORE_FILE };
 
 /**
  * One pass of the encoder over the training images: the scaler's statistics

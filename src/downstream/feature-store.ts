@@ -13,6 +13,9 @@
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** File of a frozen protocol's feature cache, inside the job's folder while it runs (deleted before the folder is complete). */
+export const FEATURE_STORE_FILE = 'frozen-features.f32';
+
 export class FeatureStore {
   private count = 0;
 

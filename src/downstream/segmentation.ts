@@ -8,20 +8,23 @@
  * into one 21x21 confusion matrix: per-class IoU and mean IU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
 import { Rng } from '../engine/random.js';
 import { logLine } from '../engine/log.js';
 import { UserError } from '../errors.js';
-import { EpochSampler, stackImages } from '../data/batches.js';
-import { letterboxLabels, mirrorSquare, type Letterbox } from '../data/geometry.js';
+import { EpochSampler, mapLimit } from '../data/batches.js';
+import { letterbox, letterboxLabels, mirrorSquare, type Letterbox } from '../data/geometry.js';
 import { loadImageLetterboxed } from '../data/image.js';
+import { prefetchEach, readAgain, readableIndices, StreamingBatchLoader, TRAINING_PREFETCH } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import type { SampleRef } from '../data/formats/types.js';
 import { confusionMatrix, meanIoU, pixelAccuracy } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { checkOptimizerFields, TRANSFER_FIELDS, type TransferConfig } from './config.js';
-import { FeatureScaler, predictInBatches, variablesOf } from './features.js';
+import { predictInBatches, ScalerFit, variablesOf, type FeatureScaler } from './features.js';
+import { FEATURE_STORE_FILE, FeatureStore } from './feature-store.js';
 import { registerTask, type DownstreamContext } from './registry.js';
-import { calibrateEncoder, loadTransferEncoder, startTransferLoop } from './transfer.js';
+import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
 import { TransferOptimizer } from './transfer-optimizer.js';
 import type { DownstreamJob } from './types.js';
 
@@ -69,6 +72,98 @@ function labelMapOf(sample: SampleRef): Promise<{ data: Uint8Array; width: numbe
   return sample.labelMap();
 }
 
+/**
+ * The training set as the sampler indexes it: item i < n is readable sample
+ * i letterboxed, item n + i its mirror image (mirrored copies double the
+ * set; labels mirror with them). Items are read from disk when a batch or
+ * pass needs them, never all held.
+ */
+class SegItems {
+  constructor(
+    private readonly samples: readonly SampleRef[],
+    private readonly size: number,
+    private readonly bad: BadSamples,
+  ) {}
+
+  get count(): number {
+    return 2 * this.samples.length;
+  }
+
+  private sampleOf(item: number): SampleRef {
+    return this.samples[item % this.samples.length];
+  }
+
+  private mirrored(item: number): boolean {
+    return item >= this.samples.length;
+  }
+
+  /** Item `item`'s HWC pixels in [-1, 1]. */
+  async image(item: number): Promise<Float32Array> {
+    const sample = this.sampleOf(item);
+    const { image } = await readAgain(sample, this.bad, () => loadImageLetterboxed(sample, this.size));
+    return this.mirrored(item) ? mirrorSquare(image.data, this.size, 3) : image.data;
+  }
+
+  /** Item `item`'s label map in the square; the box is the image's, as the map matches its image pixel for pixel (the format checks). */
+  async labels(item: number): Promise<Uint8Array> {
+    const sample = this.sampleOf(item);
+    const seg = await readAgain(sample, this.bad, () => labelMapOf(sample));
+    const square = letterboxLabels(seg.data, letterbox(seg.width, seg.height, this.size), IGNORE);
+    return this.mirrored(item) ? mirrorSquare(square, this.size, 1) : square;
+  }
+
+  /** Items' images back to back (NHWC). */
+  async images(items: number[]): Promise<Float32Array> {
+    const per = this.size * this.size * 3;
+    const out = new Float32Array(items.length * per);
+    await mapLimit(items, 8, async (item, b) => out.set(await this.image(item), b * per));
+    return out;
+  }
+
+  /** Items' label maps back to back. */
+  async labelBatch(items: number[]): Promise<Uint8Array> {
+    const per = this.size * this.size;
+    const out = new Uint8Array(items.length * per);
+    await mapLimit(items, 8, async (item, b) => out.set(await this.labels(item), b * per));
+    return out;
+  }
+}
+
+/** Items per pass of the encoder over the training set: predictInBatches' batch, so each chunk is one batch as when the set was held. */
+const FEATURE_CHUNK = 32;
+
+/**
+ * One pass of the initial encoder over every training item, a chunk at a
+ * time (the next chunk decoding meanwhile): the scaler's statistics, and
+ * for the frozen protocol the raw features of every item in a FeatureStore
+ * (row = item), so neither holds the training set.
+ */
+async function trainFeatures(encoder: TransferEncoder, items: SegItems, storePath: string | null): Promise<{ scaler: FeatureScaler; store: FeatureStore | null }> {
+  const size = encoder.inputSize;
+  const fit = new ScalerFit(encoder.featureShape, true);
+  const store = storePath ? await FeatureStore.create(storePath, fit.itemSize) : null;
+  const chunks: number[][] = [];
+  for (let start = 0; start < items.count; start += FEATURE_CHUNK) {
+    chunks.push(Array.from({ length: Math.min(FEATURE_CHUNK, items.count - start) }, (_, k) => start + k));
+  }
+  try {
+    let k = 0;
+    for (const pixels of prefetchEach(chunks, 1, (chunk) => items.images(chunk))) {
+      const count = chunks[k++].length;
+      const features = await predictInBatches(encoder.model, await pixels, count, [size, size, 3], FEATURE_CHUNK);
+      fit.add(features);
+      await store?.append(features);
+    }
+  } catch (err) {
+    await store?.close();
+    throw err;
+  }
+  return { scaler: fit.finish(), store };
+}
+
+/** Test images whose reads run ahead of the one being scored. */
+const TEST_PREFETCH = 2;
+
 async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContext) {
   const { config } = job;
   const layer = job.layer!;
@@ -87,61 +182,65 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
   logLine(`segmentation/${job.protocol} on ${job.method}: ${trainSamples.length} train, ${testSamples.length} test images at ${size}px, ${numClasses} classes, features ${encoder.featureShape.join('x')} from ${layer}`);
 
   const bad = new BadSamples(job.dataset.onBadSample);
-  // A sample needs both its image and its label map; either one bad leaves it out (or stops the job).
-  const train = await bad.map(trainSamples, async (sample) => {
-    const { image, box } = await loadImageLetterboxed(sample, size);
-    const seg = await labelMapOf(sample);
-    return { image: image.data, labels: letterboxLabels(seg.data, box, IGNORE) };
+  // A sample needs both its image and its label map; either one bad leaves it out (or stops the job). Under "skip" both are read whole here, image first.
+  const kept = await readableIndices(trainSamples, bad, async (sample) => {
+    await loadImageLetterboxed(sample, size);
+    await labelMapOf(sample);
   });
-  const trainImages = train.map((t) => t.value.image);
-  const trainLabels = train.map((t) => t.value.labels);
-  // Mirrored copies double the training set; labels mirror with them.
-  const images = [...trainImages, ...trainImages.map((im) => mirrorSquare(im, size, 3))];
-  const labels = [...trainLabels, ...trainLabels.map((l) => mirrorSquare(l, size, 1))];
+  const items = new SegItems(
+    kept.map((i) => trainSamples[i]),
+    size,
+    bad,
+  );
+  const nTrain = kept.length;
 
   const head = buildSegHead(encoder.featureShape, config.headWidths[0] ?? 256, numClasses, rng.intSeed('head'));
   const optimizer = new TransferOptimizer(variablesOf(head), encoder.trainable, config);
-  const featSize = encoder.featureShape.reduce((a, b) => a * b, 1);
-  const stack = (idx: number[]) => stackImages(images, idx);
-  const calibration = Math.min(64, trainImages.length);
-  calibrateEncoder(encoder, config.rescale, stack(Array.from({ length: calibration }, (_, i) => i)), calibration);
-  // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs.
-  const initialFeatures = await predictInBatches(encoder.model, stack(images.map((_, i) => i)), images.length, [size, size, 3]);
-  const scaler = FeatureScaler.fit(initialFeatures, images.length, encoder.featureShape, true);
-  const frozenFeatures = encoder.trainsEncoder ? null : scaler.applyInPlace(initialFeatures);
+  const calibration = Math.min(64, nTrain);
+  calibrateEncoder(encoder, config.rescale, await items.images(Array.from({ length: calibration }, (_, i) => i)), calibration);
+  // Features of the initial encoder: the scaler's statistics, and the frozen protocol's inputs (on disk, standardised per batch).
+  const frozen = !encoder.trainsEncoder;
+  const { scaler, store } = await trainFeatures(encoder, items, frozen ? join(job.outDir, FEATURE_STORE_FILE) : null);
 
-  const sampler = new EpochSampler(images.length, rng.fork('order'));
-  const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler });
-  for (let step = loop.firstStep; step <= config.steps; step++) {
-    const idx = sampler.take(Math.min(config.batchSize, images.length));
-    const batchLabels = new Uint8Array(idx.length * size * size);
-    idx.forEach((i, b) => batchLabels.set(labels[i], b * size * size));
-    let input: tf.Tensor;
-    if (frozenFeatures) {
-      const f = new Float32Array(idx.length * featSize);
-      idx.forEach((i, b) => f.set(frozenFeatures.subarray(i * featSize, (i + 1) * featSize), b * featSize));
-      input = tf.tensor(f, [idx.length, ...encoder.featureShape]);
-    } else {
-      input = tf.tensor4d(stack(idx), [idx.length, size, size, 3]);
+  const sampler = new EpochSampler(items.count, rng.fork('order'));
+  const loader = new StreamingBatchLoader(sampler, {
+    batchSize: Math.min(config.batchSize, items.count),
+    prefetch: TRAINING_PREFETCH,
+    load: async (idx: number[]) => {
+      const [input, labels] = await Promise.all([store ? store.read(idx) : items.images(idx), items.labelBatch(idx)]);
+      return { idx, input, labels };
+    },
+  });
+  let trainSeconds: number;
+  try {
+    const loop = await startTransferLoop(job, encoder, optimizer, { model: head }, { sampler: loader.samplerStream });
+    for (let step = loop.firstStep; step <= config.steps; step++) {
+      const { idx, input: data, labels: batchLabels } = await loader.next();
+      // The same float32s as standardising the whole cache first: per channel, element by element.
+      const input = store ? tf.tensor(scaler.applyInPlace(data), [idx.length, ...encoder.featureShape]) : tf.tensor4d(data, [idx.length, size, size, 3]);
+      const loss = optimizer.step(() => {
+        const feats = store ? input : scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor);
+        return segLoss(head.apply(feats, { training: true }) as tf.Tensor4D, batchLabels, size, numClasses);
+      }, step);
+      input.dispose();
+      await loop.endStep(step, loss);
     }
-    const loss = optimizer.step(() => {
-      const feats = frozenFeatures ? input : scaler.apply(encoder.model.apply(input, { training: true }) as tf.Tensor);
-      return segLoss(head.apply(feats, { training: true }) as tf.Tensor4D, batchLabels, size, numClasses);
-    }, step);
-    input.dispose();
-    await loop.endStep(step, loss);
+    trainSeconds = loop.seconds();
+  } finally {
+    await loader.close();
+    await store?.close();
   }
-  const trainSeconds = loop.seconds();
   optimizer.dispose();
 
   // Test on every pixel of each image, at its own resolution.
   const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
-  for (const testSample of testSamples) {
-    const sample = await bad.tryLoad(async () => {
-      const { image, box } = await loadImageLetterboxed(testSample, size);
-      const seg = await labelMapOf(testSample);
-      return { image: image.data, box, seg };
-    });
+  const reads = prefetchEach(testSamples, TEST_PREFETCH, async (testSample) => {
+    const { image, box } = await loadImageLetterboxed(testSample, size);
+    const seg = await labelMapOf(testSample);
+    return { image: image.data, box, seg };
+  });
+  for (const read of reads) {
+    const sample = await bad.tryLoad(() => read);
     if (!sample) continue;
     const { seg } = sample;
     const pred = tf.tidy(() => {
@@ -168,6 +267,7 @@ async function segment(job: DownstreamJob<TransferConfig>, ctx: DownstreamContex
     skippedSamples: bad.skipped,
   };
 }
+
 
 registerTask<TransferConfig>({
   name: 'segmentation',
