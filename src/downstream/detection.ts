@@ -11,14 +11,20 @@
  *
  * A step takes 2 images (fewer if batchSize is smaller) and `roisPerImage`
  * RoIs from each, 25% foreground, as Fast R-CNN's 2 x 64 minibatch. Frozen:
- * conv5 of every training image and of its mirror image is computed once.
- * Finetune: the encoder runs on the step's images and RoI pooling passes
- * gradients into it. Both standardise conv5 per channel with the initial
- * encoder's statistics (FeatureScaler), as the other transfer tasks do.
+ * conv5 of every training image and of its mirror image is computed once,
+ * into a FeatureStore file in the job folder that each step reads its rows
+ * from. Finetune: the encoder runs on the step's images, decoded a few
+ * steps ahead (StreamingBatchLoader), and RoI pooling passes gradients into
+ * it. Both standardise conv5 per channel with the initial encoder's
+ * statistics (FeatureScaler), as the other transfer tasks do. No pass holds
+ * more than a chunk of images: what stays in memory is each image's
+ * annotation and proposals.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EpochSampler, loadImageBank, mapLimit, stackImages } from '../data/batches.js';
+import { join } from 'node:path';
+import { EpochSampler, mapLimit } from '../data/batches.js';
 import { checkImage, loadImage } from '../data/image.js';
+import { prefetchEach, readAgain, StreamingBatchLoader, TRAINING_PREFETCH } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
 import type { VocAnnotation } from '../data/voc.js';
@@ -28,7 +34,8 @@ import { UserError } from '../errors.js';
 import { detectionAP, meanAP, type Box, type Detection, type TruthBox } from '../metrics/index.js';
 import { heNormal } from '../models/alexnet.js';
 import { freshDropout } from '../models/fresh-dropout.js';
-import { FeatureScaler } from './features.js';
+import { concatFloat32, ScalerFit, type FeatureScaler } from './features.js';
+import { FEATURE_STORE_FILE, FeatureStore } from './feature-store.js';
 import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
 import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
@@ -54,10 +61,19 @@ const NMS_IOU = 0.3;
 const PRE_NMS_PER_CLASS = 300;
 const MAX_PER_IMAGE = 100;
 const TEST_ROI_CHUNK = 256;
-/** Frozen: skip the mirrored conv5 copies when all of them would take more memory than this. */
+/**
+ * Frozen: skip the mirrored conv5 copies when all of them would take more
+ * than this. They now go to disk, not memory; the limit stays so that runs
+ * which trained without mirrors keep their numbers (VOC07 trainval at 227 px
+ * is about 0.9 GB, under it).
+ */
 const MIRROR_FEATURE_BUDGET_BYTES = 2 ** 31;
 /** Training images whose initial conv5 gives the per-channel standardisation (plenty for per-channel statistics). */
 const SCALER_IMAGES = 256;
+/** Images per encoder pass when computing conv5 for the scaler or the frozen cache (the batch the cache was always computed in). */
+const CONV5_CHUNK = 8;
+/** Test images decoded ahead of the one being scored. */
+const TEST_PREFETCH = 2;
 
 /**
  * Feature cells per input pixel: the first and last pixel land on the first
@@ -279,10 +295,9 @@ interface DetectionContext {
 }
 
 /** Softmax scores [n, C + 1] and box deltas [n, 4C] of every proposal of one image. */
-async function scoreProposals(ctx: DetectionContext, img: DetImage): Promise<{ probs: Float32Array; deltas: Float32Array }> {
+async function scoreProposals(ctx: DetectionContext, img: DetImage, pixels: Float32Array): Promise<{ probs: Float32Array; deltas: Float32Array }> {
   const { size, classes } = ctx;
-  const pixels = await loadImage(img.sample, { size, fit: 'resize' });
-  const maps = tf.tidy(() => ctx.scaler.apply(ctx.encoder.model.predict(tf.tensor4d(pixels.data, [1, size, size, 3])) as tf.Tensor) as tf.Tensor4D);
+  const maps = tf.tidy(() => ctx.scaler.apply(ctx.encoder.model.predict(tf.tensor4d(pixels, [1, size, size, 3])) as tf.Tensor) as tf.Tensor4D);
   const n = img.proposals.length;
   const probs = new Float32Array(n * (classes + 1));
   const deltas = new Float32Array(n * 4 * classes);
@@ -341,38 +356,95 @@ export function imageDetections(
   return found.sort((a, b) => b.score - a.score).slice(0, MAX_PER_IMAGE);
 }
 
-/** conv5 of each image and, when `mirrored`, of its mirror image, as flat arrays. */
-async function precomputeMaps(encoder: TransferEncoder, images: DetImage[], size: number, mirrored: boolean): Promise<{ plain: Float32Array[]; mirror: Float32Array[] }> {
-  const plain: Float32Array[] = [];
-  const mirror: Float32Array[] = [];
-  const chunk = 8;
+/** An image stretched to the network's square (its boxes were scaled with it); it passed checkImage when the job started. */
+function netPixels(img: DetImage, size: number, bad: BadSamples): Promise<Float32Array> {
+  return readAgain(img.sample, bad, async () => (await loadImage(img.sample, { size, fit: 'resize' })).data);
+}
+
+/**
+ * conv5 of each image and, when `mirrored`, of its mirror image, handed to
+ * `use` a chunk at a time (the chunk's maps back to back) while the next
+ * chunk decodes; each chunk is one encoder batch (plain views, then mirrored).
+ */
+async function conv5Pass(
+  encoder: TransferEncoder,
+  images: DetImage[],
+  size: number,
+  mirrored: boolean,
+  bad: BadSamples,
+  use: (plain: Float32Array, mirror: Float32Array | null) => Promise<void> | void,
+): Promise<void> {
+  const chunks: DetImage[][] = [];
+  for (let start = 0; start < images.length; start += CONV5_CHUNK) chunks.push(images.slice(start, start + CONV5_CHUNK));
   const progress = new Progress('detection: conv5 features', images.length, Math.max(1, Math.ceil(images.length / 10)));
-  for (let start = 0; start < images.length; start += chunk) {
-    const part = images.slice(start, start + chunk);
-    const pixels = await mapLimit(part, 8, async (img) => (await loadImage(img.sample, { size, fit: 'resize' })).data);
+  let done = 0;
+  const decoded = prefetchEach(chunks, 1, (part) => mapLimit(part, CONV5_CHUNK, (img) => netPixels(img, size, bad)));
+  for (const read of decoded) {
+    const pixels = await read;
     const views = mirrored ? [...pixels, ...pixels.map((p) => flipImage(p, size))] : pixels;
-    const batch = new Float32Array(views.length * size * size * 3);
-    views.forEach((v, i) => batch.set(v, i * size * size * 3));
-    const out = tf.tidy(() => encoder.model.predict(tf.tensor4d(batch, [views.length, size, size, 3])) as tf.Tensor);
+    const out = tf.tidy(() => encoder.model.predict(tf.tensor4d(concatFloat32(views), [views.length, size, size, 3])) as tf.Tensor);
     const data = (await out.data()) as Float32Array;
     out.dispose();
-    const per = data.length / views.length;
-    part.forEach((_, i) => {
-      plain.push(data.slice(i * per, (i + 1) * per));
-      if (mirrored) mirror.push(data.slice((part.length + i) * per, (part.length + i + 1) * per));
-    });
-    progress.update(Math.min(start + chunk, images.length), '');
+    const half = pixels.length * (data.length / views.length);
+    await use(data.subarray(0, half), mirrored ? data.subarray(half) : null);
+    done += pixels.length;
+    progress.update(done, '');
   }
   progress.stop();
-  return { plain, mirror };
+}
+
+/**
+ * Frozen: raw conv5 of every training image (and of its mirror image when
+ * `mirrored`) in a FeatureStore, row `image * 2 + mirror` (`image` without
+ * mirrors); the scaler's statistics from the first SCALER_IMAGES plain maps
+ * in the same pass. Finetune: only the statistics.
+ */
+async function trainMaps(
+  encoder: TransferEncoder,
+  train: DetImage[],
+  size: number,
+  bad: BadSamples,
+  cache: { path: string; mirrored: boolean } | null,
+): Promise<{ scaler: FeatureScaler; store: FeatureStore | null }> {
+  const fit = new ScalerFit(encoder.featureShape, true);
+  const per = fit.itemSize;
+  let seen = 0;
+  const addStats = (plain: Float32Array): void => {
+    const take = Math.max(0, Math.min(plain.length / per, SCALER_IMAGES - seen));
+    if (take > 0) fit.add(plain.subarray(0, take * per));
+    seen += plain.length / per;
+  };
+  if (!cache) {
+    await conv5Pass(encoder, train.slice(0, SCALER_IMAGES), size, false, bad, addStats);
+    return { scaler: fit.finish(), store: null };
+  }
+  const store = await FeatureStore.create(cache.path, per);
+  try {
+    await conv5Pass(encoder, train, size, cache.mirrored, bad, async (plain, mirror) => {
+      addStats(plain);
+      if (!mirror) return store.append(plain);
+      // Image-major rows, so a chunk is one append: plain then mirrored map of each image.
+      const rows = new Float32Array(plain.length * 2);
+      for (let k = 0; k < plain.length / per; k++) {
+        rows.set(plain.subarray(k * per, (k + 1) * per), 2 * k * per);
+        rows.set(mirror.subarray(k * per, (k + 1) * per), (2 * k + 1) * per);
+      }
+      await store.append(rows);
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return { scaler: fit.finish(), store };
 }
 
 interface TrainSetup {
   job: DownstreamJob<DetectionConfig>;
   encoder: TransferEncoder;
   scaler: FeatureScaler;
-  /** Frozen: the standardised conv5 maps of the training images (mirror empty when not kept). */
-  cached: { plain: Float32Array[]; mirror: Float32Array[] } | null;
+  /** Frozen: the raw conv5 maps of the training images (trainMaps' rows), and whether mirrored maps are among them. */
+  cached: { store: FeatureStore; mirrored: boolean } | null;
+  bad: BadSamples;
   head: DetectionHead;
   pooling: RoiPoolOptions;
   train: DetImage[];
@@ -383,37 +455,47 @@ interface TrainSetup {
 
 /** Runs the configured steps; returns the training loop's seconds. */
 async function trainDetector(setup: TrainSetup): Promise<number> {
-  const { job, encoder, scaler, cached, head, pooling, train, classes, imagesPerStep, rng } = setup;
+  const { job, encoder, scaler, cached, bad, head, pooling, train, classes, imagesPerStep, rng } = setup;
   const { config } = job;
   const size = encoder.inputSize;
   const [fh, fw, fc] = encoder.featureShape;
-  const canMirror = cached === null || cached.mirror.length > 0;
+  const canMirror = cached === null || cached.mirrored;
 
   const optimizer = new TransferOptimizer(head.variables, encoder.trainable, config);
   const sampler = new EpochSampler(train.length, rng.fork('order'));
   const sampleRng = rng.fork('rois');
   const augmentRng = rng.fork('mirror');
   const dropoutRng = rng.fork('dropout');
+  // The mirror flags are drawn when a batch is scheduled (in batch order, as the step drew them), so its pixels or rows load ahead.
+  const loader = new StreamingBatchLoader(sampler, {
+    batchSize: imagesPerStep,
+    prefetch: TRAINING_PREFETCH,
+    streams: { mirror: augmentRng },
+    draw: (indices) => indices.map(() => canMirror && augmentRng.next() < 0.5),
+    load: async (indices: number[], mirror: boolean[]) => {
+      if (cached) return { indices, mirror, data: await cached.store.read(indices.map((i, b) => (cached.mirrored ? 2 * i + (mirror[b] ? 1 : 0) : i))) };
+      const pixels = await mapLimit(indices, imagesPerStep, (i) => netPixels(train[i], size, bad));
+      const data = new Float32Array(indices.length * size * size * 3);
+      pixels.forEach((p, b) => data.set(mirror[b] ? flipImage(p, size) : p, b * size * size * 3));
+      return { indices, mirror, data };
+    },
+  });
   try {
-    const loop = await startTransferLoop(job, encoder, optimizer, { variables: head.variables }, { sampler, rois: sampleRng, mirror: augmentRng, dropout: dropoutRng }, imagesPerStep);
+    const loop = await startTransferLoop(
+      job,
+      encoder,
+      optimizer,
+      { variables: head.variables },
+      { sampler: loader.samplerStream, rois: sampleRng, mirror: loader.stream('mirror'), dropout: dropoutRng },
+      imagesPerStep,
+    );
     for (let step = loop.firstStep; step <= config.steps; step++) {
-      const indices = sampler.take(imagesPerStep);
+      const { indices, mirror, data } = await loader.next();
       const picked = indices.map((i) => train[i]);
-      const mirror = picked.map(() => canMirror && augmentRng.next() < 0.5);
       const batch = buildStepBatch(picked, mirror, classes, size, config.roisPerImage, sampleRng);
       const r = batch.rois.length;
-      let input: tf.Tensor4D;
-      if (cached === null) {
-        const pixels = await mapLimit(picked, imagesPerStep, async (img) => (await loadImage(img.sample, { size, fit: 'resize' })).data);
-        const data = new Float32Array(picked.length * size * size * 3);
-        pixels.forEach((p, b) => data.set(mirror[b] ? flipImage(p, size) : p, b * size * size * 3));
-        input = tf.tensor4d(data, [picked.length, size, size, 3]);
-      } else {
-        const per = fh * fw * fc;
-        const data = new Float32Array(picked.length * per);
-        indices.forEach((i, b) => data.set(mirror[b] ? cached.mirror[i] : cached.plain[i], b * per));
-        input = tf.tensor4d(data, [picked.length, fh, fw, fc]);
-      }
+      // Frozen rows are standardised here: the same float32s as standardising the whole cache first.
+      const input = cached ? tf.tensor4d(scaler.applyInPlace(data), [picked.length, fh, fw, fc]) : tf.tensor4d(data, [picked.length, size, size, 3]);
       const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes + 1).toFloat() as tf.Tensor2D);
       const targets = tf.tensor2d(batch.targets, [r, 4 * classes]);
       const weights = tf.tensor2d(batch.weights, [r, 4 * classes]);
@@ -431,18 +513,20 @@ async function trainDetector(setup: TrainSetup): Promise<number> {
     }
     return loop.seconds();
   } finally {
+    await loader.close();
     optimizer.dispose();
   }
 }
 
 /** AP per class with at least one non-difficult test box (the others have none to report). */
-async function evaluateDetector(ctx: DetectionContext, classNames: readonly string[], test: DetImage[], method: 'voc07' | 'area'): Promise<Record<string, number>> {
+async function evaluateDetector(ctx: DetectionContext, classNames: readonly string[], test: DetImage[], method: 'voc07' | 'area', bad: BadSamples): Promise<Record<string, number>> {
   const { classes, size } = ctx;
   const detections: Detection[][] = Array.from({ length: classes }, () => []);
   const truth: TruthBox[][] = Array.from({ length: classes }, () => []);
   const progress = new Progress('detection: test', test.length, Math.max(1, Math.ceil(test.length / 10)));
+  const decoded = prefetchEach(test, TEST_PREFETCH, (img) => netPixels(img, size, bad));
   for (const [i, img] of test.entries()) {
-    const { probs, deltas } = await scoreProposals(ctx, img);
+    const { probs, deltas } = await scoreProposals(ctx, img, await decoded.next().value!);
     for (const d of imageDetections(img.proposals, probs, deltas, classes, size, img.annotation)) {
       detections[d.cls].push({ image: img.id, score: d.score, box: d.box });
     }
@@ -488,23 +572,25 @@ async function detect(job: DownstreamJob<DetectionConfig>, ctx: DownstreamContex
         `${proposalFile ? `proposals from ${proposalFile.path}` : `${windows.length} sliding windows`}, ${imagesPerStep} images x ${config.roisPerImage} RoIs per step (${tf.getBackend()})`,
     );
     if (config.rescale) {
-      const bank = await loadImageBank(train.slice(0, 64).map((img) => img.sample), size, 'resize');
-      calibrateEncoder(encoder, true, stackImages(bank.images, bank.images.map((_, i) => i)), bank.images.length);
+      const calibration = await mapLimit(train.slice(0, 64), 8, (img) => netPixels(img, size, bad));
+      calibrateEncoder(encoder, true, concatFloat32(calibration), calibration.length);
     }
     const pooling = { spatialScale: spatialScale(size, fw), pooledSize: POOLED_SIZE };
     const mapBytes = fh * fw * fc * 4 * train.length;
-    const cached = encoder.trainsEncoder ? null : await precomputeMaps(encoder, train, size, mapBytes <= MIRROR_FEATURE_BUDGET_BYTES);
-    if (cached && cached.mirror.length === 0) logLine(`detection: training without mirroring (mirrored conv5 features would need ${(mapBytes / 2 ** 30).toFixed(1)} GiB)`);
+    const mirrored = mapBytes <= MIRROR_FEATURE_BUDGET_BYTES;
     // Both protocols standardise conv5 per channel with the initial encoder's statistics, as the other tasks do.
-    const statMaps = cached ? cached.plain.slice(0, SCALER_IMAGES) : (await precomputeMaps(encoder, train.slice(0, SCALER_IMAGES), size, false)).plain;
-    const stats = new Float32Array(statMaps.length * fh * fw * fc);
-    statMaps.forEach((m, i) => stats.set(m, i * m.length));
-    const scaler = FeatureScaler.fit(stats, statMaps.length, [fh, fw, fc], true);
-    if (cached) for (const m of [...cached.plain, ...cached.mirror]) scaler.applyInPlace(m);
+    const { scaler, store } = await trainMaps(encoder, train, size, bad, encoder.trainsEncoder ? null : { path: join(job.outDir, FEATURE_STORE_FILE), mirrored });
+    const cached = store ? { store, mirrored } : null;
+    if (cached && !mirrored) logLine(`detection: training without mirroring (mirrored conv5 features would need ${(mapBytes / 2 ** 30).toFixed(1)} GiB)`);
     const head = new DetectionHead(POOLED_SIZE * POOLED_SIZE * fc, config.headWidths, classes, rng.fork('head'));
     try {
-      const trainSeconds = await trainDetector({ job, encoder, scaler, cached, head, pooling, train, classes, imagesPerStep, rng });
-      const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, dataset.classes, test, config.apMethod);
+      let trainSeconds: number;
+      try {
+        trainSeconds = await trainDetector({ job, encoder, scaler, cached, bad, head, pooling, train, classes, imagesPerStep, rng });
+      } finally {
+        await store?.close();
+      }
+      const ap = await evaluateDetector({ encoder, scaler, pooling, head, size, classes }, dataset.classes, test, config.apMethod, bad);
       const mAP = meanAP(Object.values(ap));
       if (Number.isNaN(mAP)) {
         throw new UserError(`${job.dataset.root}: no image of the '${config.testSplit}' split has a non-difficult object box; detection mAP needs annotated test objects`);
