@@ -13,6 +13,7 @@ import { ResumableLoop, type Stateful } from '../engine/resumable-loop.js';
 import { UserError } from '../errors.js';
 import { AdaptiveAveragePooling2D } from '../models/adaptive-pool.js';
 import { ENCODER_LAYERS, type EncoderLayer } from '../models/encoders/layers.js';
+import { isConv2DLayer } from '../models/relu-conv.js';
 import type { DownstreamCommonConfig, TransferConfig } from './config.js';
 import { probeGrid } from './probe-pooling.js';
 import type { ProtocolSpec } from './protocols/registry.js';
@@ -113,7 +114,7 @@ export function rescaleWithinLayers(model: tf.LayersModel, images: tf.Tensor4D):
   let x: tf.Tensor = tf.clone(images);
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
-    if (layer.getClassName() !== 'Conv2D') {
+    if (!isConv2DLayer(layer)) {
       const next = layer.apply(x) as tf.Tensor;
       x.dispose();
       x = next;

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { createHash } from 'node:crypto';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,17 +55,38 @@ export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env): number {
   return Math.min(os.availableParallelism(), MAX_WASM_THREADS);
 }
 
-/** The worker script as a file: written once per content (its hash names it), atomically, so concurrent processes agree. */
-function workerScriptFile(contents: string): string {
-  // The package keeps the script in a template literal whose "\n" became real newlines inside string literals.
-  const script = contents.replace(/\n/g, '\\n');
-  const file = join(os.tmpdir(), `ceb-tfjs-wasm-worker-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.cjs`);
+/** A script as a file in the OS temp folder: written once per content (its hash names it), atomically, so concurrent processes agree. */
+function tmpScriptFile(kind: string, script: string): string {
+  const file = join(os.tmpdir(), `ceb-tfjs-wasm-${kind}-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.cjs`);
   if (!existsSync(file)) {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, script);
     renameSync(tmp, file);
   }
   return file;
+}
+
+/** The worker script as a file. */
+function workerScriptFile(contents: string): string {
+  // The package keeps the script in a template literal whose "\n" became real newlines inside string literals.
+  return tmpScriptFile('worker', contents.replace(/\n/g, '\\n'));
+}
+
+/** How the build fixes the number of workers Emscripten starts with the module. */
+const POOL_SIZE_SOURCE = 'var pthreadPoolSize=8;';
+
+/**
+ * The main script with Emscripten's worker pool cut to the workers XNNPACK's
+ * pool will hold (threads - 1; the calling thread is the last one). The build
+ * starts 8 workers, each a V8 isolate of some 8 MB, before the first kernel
+ * runs; terminating the idle ones afterwards does not lower the process's
+ * peak RSS, since glibc keeps most of what they freed. A build without that
+ * line (another tfjs version) is used as it is.
+ */
+function mainScriptFile(original: string, threads: number): string {
+  const source = readFileSync(original, 'utf8');
+  if (!source.includes(POOL_SIZE_SOURCE)) return original;
+  return tmpScriptFile('main', source.replace(POOL_SIZE_SOURCE, `var pthreadPoolSize=${threads - 1};`));
 }
 
 interface EmscriptenModule {
@@ -81,7 +102,7 @@ interface EmscriptenModule {
  */
 export function registerThreadedWasm(threads: number): void {
   const out = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
-  const mainScript = join(out, 'tfjs-backend-wasm-threaded-simd.js');
+  const mainScript = mainScriptFile(join(out, 'tfjs-backend-wasm-threaded-simd.js'), threads);
   const factory = require(mainScript) as (config: Record<string, unknown>) => Promise<EmscriptenModule>;
   const { wasmWorkerContents } = require(join(out, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
   const workerFile = workerScriptFile(wasmWorkerContents);
@@ -117,9 +138,9 @@ export function registerThreadedWasm(threads: number): void {
         dispose: instance.cwrap('dispose', null, []),
       };
       const backend = new wasm.BackendWasm(instance as never);
-      // Emscripten starts 8 workers whatever the pool size; XNNPACK's pool
-      // (created just now) holds threads - 1 of them and never creates more,
-      // so the idle rest only hold memory (a V8 isolate and the glue each).
+      // XNNPACK's pool (created just now) holds threads - 1 workers and
+      // never creates more; any idle rest (a build whose pool size could not
+      // be set) only holds memory (a V8 isolate and the glue each).
       for (const worker of instance.PThread?.unusedWorkers.splice(0) ?? []) worker.terminate();
       // Emscripten keeps a running pthread's worker referenced so Node waits
       // for it; the pool's threads run (wait for work) forever, so without
@@ -131,18 +152,19 @@ export function registerThreadedWasm(threads: number): void {
   );
 }
 
-let prepared: number | null = null;
+let prepared = false;
 
 /**
  * Makes the next wasm initialisation use `threads` threads (1: tfjs's own
  * single-threaded SIMD build, as before threads existed). Only the first
- * call of a process decides; the threads a running backend has are returned.
+ * call of a process decides; later calls, or a call after the wasm backend
+ * was registered some other way, change nothing (wasmThreadsInUse says what
+ * the backend has).
  */
-export function prepareWasmThreads(threads: number): number {
-  if (prepared !== null || tf.findBackend('wasm') !== null) return prepared ?? 1;
-  prepared = threads;
+export function prepareWasmThreads(threads: number): void {
+  if (prepared || tf.findBackend('wasm') !== null) return;
+  prepared = true;
   if (threads > 1) registerThreadedWasm(threads);
-  return threads;
 }
 
 /** The threads of the initialised wasm backend (XNNPACK's pool size). */

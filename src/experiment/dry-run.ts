@@ -8,7 +8,8 @@
  * job's own networks at its input size, on random tensors: no dataset is
  * needed, so the estimate works where the data is missing (listed first).
  * Steps are timed at a batch of at most 8 and scaled linearly to
- * the job's batch, as throughput on the CPU backends is about linear in it.
+ * the job's batch, as throughput on the CPU backends is about linear in it;
+ * memory is fitted as a fixed part plus a part per image (timeSteps).
  * Image counts come from the dataset's split lists when it is present; when
  * it is not, passes over its images are priced per 1,000 images instead.
  */
@@ -46,8 +47,10 @@ const BATCHES_IN_MEMORY = TRAINING_PREFETCH + 1;
 interface Measured {
   /** Seconds per image at the timed batch. */
   secondsPerImage: number;
-  /** Bytes the process grew by while timing, per image of the timed batch. */
+  /** Bytes the process grows by per image of a batch. */
   bytesPerImage: number;
+  /** Bytes a step takes whatever its batch (gradients, optimiser state, the weights' temporaries). */
+  fixedBytes: number;
   parameters: number;
   /** Output values per image (the feature size, for a forward pass). */
   outputsPerImage: number;
@@ -84,26 +87,39 @@ function formatBytes(bytes: number): string {
   return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** Times `step(batch)` after one untimed warm-up; memory growth from before the warm-up. */
+/**
+ * Times `step(batch)` after one untimed warm-up. Memory is an affine fit: the
+ * process's growth over a step at batch 1, then its further growth at
+ * `batch` (the heap keeps what the first run took, so only what more images
+ * need shows), gives the bytes per image; what the batch-1 run took beyond
+ * one image is the fixed part (gradients, optimiser moments, weight-sized
+ * temporaries), which a per-image scaling would multiply by the batch.
+ */
 async function timeSteps(batch: number, steps: number, parameters: number, step: (x: tf.Tensor4D) => tf.Tensor, size: number): Promise<Measured> {
-  const before = process.memoryUsage().rss;
-  const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
   let outputsPerImage = 0;
   let channels = 0;
-  const run = async () => {
+  const run = async (x: tf.Tensor4D) => {
     const out = step(x);
-    outputsPerImage = out.size / batch;
+    outputsPerImage = out.size / x.shape[0];
     channels = out.shape[out.shape.length - 1];
     await out.data();
     out.dispose();
   };
-  await run();
+  const rss = () => process.memoryUsage().rss;
+  const before = rss();
+  const one = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
+  await run(one);
+  one.dispose();
+  const afterOne = rss();
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
+  await run(x);
   const started = performance.now();
-  for (let i = 0; i < steps; i++) await run();
+  for (let i = 0; i < steps; i++) await run(x);
   const seconds = (performance.now() - started) / 1000 / steps;
   x.dispose();
-  const grown = Math.max(0, process.memoryUsage().rss - before);
-  return { secondsPerImage: seconds / batch, bytesPerImage: grown / batch, parameters, outputsPerImage, channels };
+  const firstImage = Math.max(0, afterOne - before);
+  const bytesPerImage = batch > 1 ? Math.max(0, rss() - afterOne) / (batch - 1) : firstImage;
+  return { secondsPerImage: seconds / batch, bytesPerImage, fixedBytes: Math.max(0, firstImage - bytesPerImage), parameters, outputsPerImage, channels };
 }
 
 /** Measurements by model, timing options, network, input size and kind: each is taken once per process. */
@@ -201,7 +217,7 @@ async function estimatePretext(job: PlannedPretext, timer: Timer): Promise<JobEs
     est.note = 'no training';
   } else {
     est.seconds = step.secondsPerImage * config.batchSize * config.steps;
-    est.peakBytes = step.bytesPerImage * config.batchSize + loaderBytes + step.parameters * 4 * CHECKPOINT_COPIES;
+    est.peakBytes = step.fixedBytes + step.bytesPerImage * config.batchSize + loaderBytes + step.parameters * 4 * (1 + CHECKPOINT_COPIES);
     est.diskBytes += step.parameters * 4 * CHECKPOINT_COPIES;
     est.note = `${config.steps} steps of ${config.batchSize}`;
     if (config.adversarial && config.lambdaRec < 1) est.note += ' (+ discriminator steps, not timed)';
@@ -234,15 +250,16 @@ async function estimateDownstream(job: PlannedDownstream, model: ModelConfig, ti
   if (finetune) {
     const step = await timer.encoder(size, imagesPerStep, true);
     est.seconds += step.secondsPerImage * imagesPerStep * config.steps;
-    est.peakBytes = step.bytesPerImage * imagesPerStep + step.parameters * 4 * CHECKPOINT_COPIES;
+    est.peakBytes = step.fixedBytes + step.bytesPerImage * imagesPerStep + step.parameters * 4 * (1 + CHECKPOINT_COPIES);
     est.diskBytes = step.parameters * 4 * CHECKPOINT_COPIES;
     est.note = `${config.steps} fine-tuning steps of ${imagesPerStep}`;
   } else {
     // Frozen: features computed once (classification: 4 views; segmentation and detection: image and mirror).
     const views = job.task === 'classification' ? FROZEN_TRAIN_VIEWS : 2;
     passes(est, forward.secondsPerImage, train, views);
-    // The cached features of every training view, held in memory.
-    est.peakBytes = forward.bytesPerImage * 32 + (train ?? 0) * views * forward.outputsPerImage * 4;
+    // The features of every training view go to a feature store in the job folder, a chunk of images at a time.
+    est.peakBytes = forward.fixedBytes + forward.bytesPerImage * 32;
+    est.diskBytes += (train ?? 0) * views * forward.outputsPerImage * 4;
     const planNote = job.protocol !== null ? PROTOCOLS.get(job.protocol).planNote : undefined;
     est.note = planNote ? planNote(config) : `${config.steps} head steps on cached features (head not timed)`;
   }

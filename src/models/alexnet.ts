@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
+import { reluConv2d } from './relu-conv.js';
 
 /** tfjs-layers does not export its Initializer class type. */
 export type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
@@ -69,7 +70,7 @@ export function alexnetFeatures(input: tf.SymbolicTensor, cfg: AlexNetConfig): t
   const rng = new Rng(cfg.seed);
   const [w1, w2, w3, w4, w5] = cfg.widths;
   const conv = (name: string, filters: number, kernelSize: number, strides: number, padding: 'valid' | 'same', inChannels: number) =>
-    tf.layers.conv2d({
+    reluConv2d({
       name,
       filters,
       kernelSize,

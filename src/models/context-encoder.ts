@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { alexnetFeatures, heNormal, type AlexNetConfig } from './alexnet.js';
 import { ChannelwiseDense } from './channelwise-dense.js';
 import { FreshDropout } from './fresh-dropout.js';
+import { reluConv2d, reluConv2dTranspose } from './relu-conv.js';
 import { ResizeBilinear } from './resize.js';
 
 /** Any encoder, as the layers it applies to an input (returning pool5). */
@@ -61,32 +62,28 @@ export function buildContextEncoder(cfg: ContextEncoderConfig): { generator: tf.
   if (dropout > 0) {
     x = new FreshDropout({ name: 'cwfc_dropout', rate: dropout, seed: rng.intSeed('cwfc_dropout') }).apply(x) as tf.SymbolicTensor;
   }
-  x = tf.layers
-    .conv2d({
-      name: 'mix',
-      filters: pool5Channels,
-      kernelSize: 1,
-      strides: 1,
-      activation: 'relu',
-      kernelInitializer: heNormal(pool5Channels, rng.intSeed('mix')),
-    })
-    .apply(x) as tf.SymbolicTensor;
+  x = reluConv2d({
+    name: 'mix',
+    filters: pool5Channels,
+    kernelSize: 1,
+    strides: 1,
+    activation: 'relu',
+    kernelInitializer: heNormal(pool5Channels, rng.intSeed('mix')),
+  }).apply(x) as tf.SymbolicTensor;
   let inChannels = pool5Channels;
   decoderWidths.forEach((filters, i) => {
     const name = `upconv${i + 1}`;
     const last = i === decoderWidths.length - 1;
-    x = tf.layers
-      .conv2dTranspose({
-        name,
-        filters,
-        kernelSize: UP_KERNEL,
-        strides: 2,
-        padding: 'same',
-        activation: last ? 'tanh' : 'relu',
-        // Each output pixel of a stride-2 up-conv sees (kernel/2)^2 taps per input channel.
-        kernelInitializer: heNormal((UP_KERNEL / 2) ** 2 * inChannels, rng.intSeed(name)),
-      })
-      .apply(x) as tf.SymbolicTensor;
+    x = reluConv2dTranspose({
+      name,
+      filters,
+      kernelSize: UP_KERNEL,
+      strides: 2,
+      padding: 'same',
+      activation: last ? 'tanh' : 'relu',
+      // Each output pixel of a stride-2 up-conv sees (kernel/2)^2 taps per input channel.
+      kernelInitializer: heNormal((UP_KERNEL / 2) ** 2 * inChannels, rng.intSeed(name)),
+    }).apply(x) as tf.SymbolicTensor;
     inChannels = filters;
   });
   const output = new ResizeBilinear({ name: 'resize', height: size, width: size }).apply(x) as tf.SymbolicTensor;

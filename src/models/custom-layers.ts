@@ -6,4 +6,5 @@
  */
 import './adaptive-pool.js';
 import './channelwise-dense.js';
+import './relu-conv.js';
 import './resize.js';

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { isConv2DLayer, isConv2DTransposeLayer } from '../models/relu-conv.js';
 
 type Shape = (number | null)[];
 
@@ -29,10 +30,10 @@ export function forwardFlopsPerImage(model: tf.LayersModel): number {
     const kind = layer.getClassName();
     const input = (Array.isArray(layer.input) ? layer.input[0] : layer.input).shape as Shape;
     const output = (Array.isArray(layer.output) ? layer.output[0] : layer.output).shape as Shape;
-    if (kind === 'Conv2D') {
+    if (isConv2DLayer(layer)) {
       // kernel [kh, kw, cin, cout]: every output position takes kh*kw*cin multiply-adds per output channel.
       flops += 2 * spatial(output) * kernel.size;
-    } else if (kind === 'Conv2DTranspose') {
+    } else if (isConv2DTransposeLayer(layer)) {
       // kernel [kh, kw, cout, cin]: every input position scatters kh*kw*cout values per input channel.
       flops += 2 * spatial(input) * kernel.size;
     } else if (kind === 'Dense') {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'mocha';
+import { syntheticSplitSize } from '../../src/data/synthetic.js';
 import { dryRun } from '../../src/experiment/dry-run.js';
 import { loadExperiment } from '../../src/experiment/load.js';
 import { makePlan } from '../../src/experiment/plan.js';
@@ -76,6 +77,31 @@ describe('bench run --dry-run', function () {
     // The probes say what they do after the features: no "head steps" for jobs that train no head.
     const notes = new Set(report.jobs.filter((j) => j.id.startsWith('classification/')).map((j) => j.note));
     assert.deepEqual([...notes].sort(), ['7 epochs of a linear probe on cached features (probe not timed)', 'k-NN vote (k 20) on cached features, no training']);
+  });
+
+  it('a frozen job: memory does not grow with the training set, the feature store on disk does (4 views x pool5 floats an image)', async () => {
+    const estimate = async (images: number) => {
+      const file = join(root, `frozen-${images}.json`);
+      await writeFile(
+        file,
+        JSON.stringify({
+          name: `frozen-${images}`,
+          seeds: [1],
+          datasets: { synth: { format: 'voc', root: join(root, `absent-${images}`), synthesize: { images, minSide: 64, maxSide: 96, seed: 5, classes: 3 } } },
+          model: { inputSize: 67, widthMultiplier: 0.125 },
+          pretext: [{ method: 'random', heldoutImages: 4 }],
+          downstream: [{ task: 'classification', protocols: ['frozen'], steps: 5, batchSize: 8, headWidths: [16, 16] }],
+        }),
+      );
+      const report = await dryRun(await loadExperiment(file), 'wasm', { timedBatch: 1, timedSteps: 1 });
+      return report.jobs.find((j) => j.id.startsWith('classification/'))!;
+    };
+    const [small, large] = [await estimate(40), await estimate(40000)];
+    // Equal but for the process's own RSS at the start of each dry run; features held in memory would add 10 MB.
+    assert.ok(Math.abs(large.peakBytes - small.peakBytes) < 1e6, `peak ${small.peakBytes} -> ${large.peakBytes}`);
+    // pool5 of AlexNet at 67 px and width 1/8: 1 x 1 x 32 floats.
+    const trainImages = (n: number) => syntheticSplitSize(n, 'trainval', 'Main')!;
+    assert.equal(large.diskBytes - small.diskBytes, (trainImages(40000) - trainImages(40)) * 4 * 32 * 4);
   });
 
   it('exits 0 and writes nothing: no results folder, no synthetic dataset', async () => {

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../engine/random.js';
 import { UserError } from '../../errors.js';
 import { alexnetWidths, heNormal, type AlexNetWidths } from '../alexnet.js';
+import { reluConv2d } from '../relu-conv.js';
 import { registerEncoder } from './registry.js';
 
 export const SMALL_ALEXNET_MIN_INPUT = 32;
@@ -61,18 +62,16 @@ export function smallAlexnetFeatures(input: tf.SymbolicTensor, cfg: SmallAlexNet
   let inChannels = 3;
   CONVS.forEach((name, i) => {
     const filters = cfg.widths[i];
-    x = tf.layers
-      .conv2d({
-        name,
-        filters,
-        kernelSize: kernels[i],
-        strides: i === 0 ? stride1 : 1,
-        padding: 'same',
-        activation: cfg.batchNorm ? 'linear' : 'relu',
-        kernelInitializer: heNormal(kernels[i] * kernels[i] * inChannels, rng.intSeed(name)),
-        biasInitializer: 'zeros',
-      })
-      .apply(x) as tf.SymbolicTensor;
+    x = reluConv2d({
+      name,
+      filters,
+      kernelSize: kernels[i],
+      strides: i === 0 ? stride1 : 1,
+      padding: 'same',
+      activation: cfg.batchNorm ? 'linear' : 'relu',
+      kernelInitializer: heNormal(kernels[i] * kernels[i] * inChannels, rng.intSeed(name)),
+      biasInitializer: 'zeros',
+    }).apply(x) as tf.SymbolicTensor;
     if (cfg.batchNorm) {
       x = tf.layers.batchNormalization({ name: `${name}_bn`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
       x = tf.layers.activation({ name: `${name}_relu`, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
