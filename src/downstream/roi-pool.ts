@@ -72,31 +72,62 @@ export function planRoiPool(rois: readonly Roi[], mapShape: readonly [number, nu
 
 /**
  * Max of each bin and channel over `data` ([n, height, width, channels]
- * flat), with the flat index of the first cell holding it. An empty bin
+ * flat), with the flat index of the first cell holding it (when `winners` is
+ * asked for: only a pass under a gradient tape needs them). An empty bin
  * outputs 0 and names the spare index n * height * width * channels, one past
  * the map, so its gradient has somewhere harmless to go.
+ *
+ * This was the smoke's second-costliest JS: a test image's thousands of
+ * sliding windows make tens of thousands of bins, yet on a conv5 map of
+ * H x W cells there are at most (H(H+1)/2) x (W(W+1)/2) distinct cell
+ * rectangles, so a bin whose rectangle was pooled before copies that row.
+ * Each rectangle starts from its first cell, so the inner loop is one compare
+ * per value; a later cell wins only when strictly greater, so the winner is
+ * still the first maximal cell, and NaN behaves as before.
  */
-function poolForward(data: ArrayLike<number>, shape: readonly number[], plan: RoiPoolPlan): { values: Float32Array; winners: Int32Array } {
+function poolForward(data: Float32Array, shape: readonly number[], plan: RoiPoolPlan, withWinners: boolean): { values: Float32Array; winners: Int32Array | null } {
   const [n, height, width, channels] = shape;
   const spare = n * height * width * channels;
   const bins = plan.bins;
   const rows = bins.length / 5;
   const values = new Float32Array(rows * channels);
-  const winners = new Int32Array(rows * channels).fill(spare);
+  const winners = withWinners ? new Int32Array(rows * channels).fill(spare) : null;
+  // Cell rectangle -> the output offset of the first bin that pooled it.
+  const pooledRows = new Map<number, number>();
   for (let r = 0; r < rows; r++) {
     const b = bins[r * 5];
+    const h0 = bins[r * 5 + 1];
     const h1 = bins[r * 5 + 2];
     const w0 = bins[r * 5 + 3];
     const w1 = bins[r * 5 + 4];
+    if (h1 <= h0 || w1 <= w0) continue;
     const out = r * channels;
-    for (let h = bins[r * 5 + 1]; h < h1; h++) {
-      for (let w = w0; w < w1; w++) {
+    const key = (((b * (height + 1) + h0) * (height + 1) + h1) * (width + 1) + w0) * (width + 1) + w1;
+    const seen = pooledRows.get(key);
+    if (seen !== undefined) {
+      values.copyWithin(out, seen, seen + channels);
+      winners?.copyWithin(out, seen, seen + channels);
+      continue;
+    }
+    pooledRows.set(key, out);
+    const first = ((b * height + h0) * width + w0) * channels;
+    for (let c = 0; c < channels; c++) values[out + c] = data[first + c];
+    if (winners) for (let c = 0; c < channels; c++) winners[out + c] = first + c;
+    for (let h = h0; h < h1; h++) {
+      for (let w = h === h0 ? w0 + 1 : w0; w < w1; w++) {
         const cell = ((b * height + h) * width + w) * channels;
-        for (let c = 0; c < channels; c++) {
-          const v = data[cell + c];
-          if (winners[out + c] === spare || v > values[out + c]) {
-            values[out + c] = v;
-            winners[out + c] = cell + c;
+        if (winners) {
+          for (let c = 0; c < channels; c++) {
+            const v = data[cell + c];
+            if (v > values[out + c]) {
+              values[out + c] = v;
+              winners[out + c] = cell + c;
+            }
+          }
+        } else {
+          for (let c = 0; c < channels; c++) {
+            const v = data[cell + c];
+            if (v > values[out + c]) values[out + c] = v;
           }
         }
       }
@@ -115,10 +146,14 @@ export function roiPool(features: tf.Tensor3D | tf.Tensor4D, rois: readonly Roi[
   const plan = planRoiPool(rois, [n, height, width], options);
   const pooled = plan.pooledSize;
   const size = n * height * width * channels;
+  // Outside a gradient tape (testing) nothing needs the winners.
+  if (tf.engine().state.gradientDepth === 0) {
+    return tf.tensor4d(poolForward(features.dataSync() as Float32Array, shape, plan, false).values, [rois.length, pooled, pooled, channels]);
+  }
   const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const { values, winners } = poolForward(x.dataSync(), shape, plan);
-    save([tf.tensor2d(winners, [winners.length, 1], 'int32')]);
+    const { values, winners } = poolForward(x.dataSync() as Float32Array, shape, plan, true);
+    save([tf.tensor2d(winners!, [winners!.length, 1], 'int32')]);
     return {
       value: tf.tensor4d(values, [rois.length, pooled, pooled, channels]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>

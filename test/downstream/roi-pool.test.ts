@@ -119,4 +119,30 @@ describe('roiPool (Caffe ROIPooling quantisation)', () => {
     assert.deepEqual(g, expected);
     tf.dispose([x, weights, grad]);
   });
+
+  it('pools the same values under a gradient tape (which also records winners) as outside one; a tie sends the gradient to the first maximal cell', () => {
+    const rng = new Rng(9);
+    const [n, h, w, c] = [2, 7, 9, 3];
+    // Values on a coarse grid, so bins hold ties.
+    const x = tf.tensor4d(Array.from({ length: n * h * w * c }, () => Math.floor(rng.next() * 4)), [n, h, w, c]);
+    const rois: Roi[] = Array.from({ length: 12 }, (_, i) => {
+      const x1 = Math.floor(rng.next() * 12);
+      const y1 = Math.floor(rng.next() * 10);
+      return { batch: i % n, box: [x1, y1, x1 + Math.floor(rng.next() * 14), y1 + Math.floor(rng.next() * 12)] };
+    });
+    const options = { pooledSize: 3, spatialScale: 0.5 };
+    const untaped = roiPool(x, rois, options);
+    let taped: Float32Array = new Float32Array(0);
+    const grad = tf.grad((t: tf.Tensor) => {
+      const out = roiPool(t as tf.Tensor4D, rois, options);
+      taped = out.dataSync() as Float32Array;
+      return tf.sum(out);
+    })(x);
+    assert.deepEqual(taped, untaped.dataSync());
+    // A 2x2 map with every value equal: the one bin's gradient goes to cell (0,0) only.
+    const flat = tf.tensor4d([5, 5, 5, 5], [1, 2, 2, 1]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(roiPool(t as tf.Tensor4D, [{ batch: 0, box: [0, 0, 1, 1] }], { pooledSize: 1, spatialScale: 1 })))(flat);
+    assert.deepEqual(Array.from(g.dataSync()), [1, 0, 0, 0]);
+    tf.dispose([x, untaped, grad, flat, g]);
+  });
 });
