@@ -5,7 +5,7 @@
  * per-class AP / IoU tables.
  */
 import { Aggregate, ExperimentResults, JobResult, keyOf, mean, sampleStd } from '../results/load.js';
-import { compareLayers, compareMethods, compareProtocols, compareStrings, compareTasks, methodLabel, sortedUnique, taskLabel, TRANSFER_TASKS } from '../results/names.js';
+import { compareLayers, compareMethods, compareProtocols, compareStrings, compareTasks, methodLabel, sortedUnique, taskLabel, TRANSFER_TASK_NAMES, TRANSFER_TASKS } from '../results/names.js';
 import {
   PUBLISHED_INPAINTING,
   PUBLISHED_INPAINTING_NOTES,
@@ -69,8 +69,7 @@ function publishedPercent(value: number | null, note?: string): string {
 }
 
 export function transferProtocols(results: ExperimentResults): string[] {
-  const tasks = new Set(TRANSFER_TASKS.map((t) => t.task));
-  const protocols = sortedUnique(results.rows.filter((r) => tasks.has(r.task)).map((r) => r.protocol), compareProtocols);
+  const protocols = sortedUnique(results.rows.filter((r) => TRANSFER_TASK_NAMES.has(r.task)).map((r) => r.protocol), compareProtocols);
   return protocols.length > 0 ? protocols : [''];
 }
 
@@ -84,14 +83,13 @@ const NOT_VOC_NOTE =
  * as every experiment then was.
  */
 function transferOnPascalVoc(results: ExperimentResults): boolean {
-  const tasks = new Set(TRANSFER_TASKS.map((t) => t.task));
-  const formats = results.jobs.filter((j) => j.task !== null && tasks.has(j.task)).map((j) => j.datasetFormat);
+  const formats = results.jobs.filter((j) => j.task !== null && TRANSFER_TASK_NAMES.has(j.task)).map((j) => j.datasetFormat);
   return formats.length === 0 || formats.some((f) => f === null || f === 'voc');
 }
 
 /** Table 2, one per downstream protocol run. */
 export function buildTransferTables(results: ExperimentResults, stats: Map<string, Aggregate>): Table[] {
-  const tasks = new Set(['pretext', ...TRANSFER_TASKS.map((t) => t.task)]);
+  const tasks = new Set(['pretext', ...TRANSFER_TASK_NAMES]);
   const methods = sortedUnique(results.rows.filter((r) => tasks.has(r.task)).map((r) => r.method), compareMethods);
   const showPublished = transferOnPascalVoc(results);
   return transferProtocols(results).map((protocol) => {

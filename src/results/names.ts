@@ -31,6 +31,9 @@ export const TRANSFER_TASKS: readonly { task: string; metric: string; label: str
   { task: 'segmentation', metric: 'meanIU', label: 'Segmentation mean IU', column: 'Seg. mean IU (%)' },
 ];
 
+/** The names of the transfer tasks (TRANSFER_TASKS), for membership tests. */
+export const TRANSFER_TASK_NAMES: ReadonlySet<string> = new Set(TRANSFER_TASKS.map((t) => t.task));
+
 export function methodLabel(method: string): string {
   const known = METHOD_LABELS[method];
   if (known) return known;
