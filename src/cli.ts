@@ -137,8 +137,8 @@ async function main(): Promise<void> {
       'time training steps and forward passes of a benchmark net on random data; prints one JSON line (npm run bench compares with PyTorch)',
       (y) =>
         y
-          .option('net', { choices: PERF_NETS, default: 'ce-dcgan' as PerfNet, describe: 'ce-dcgan: semantic-inpainting CE + discriminator; ce-alexnet: feature-learning CE' })
-          .option('size', { type: 'number', describe: 'input side in pixels (default 64 for ce-dcgan, 227 for ce-alexnet)' })
+          .option('net', { choices: PERF_NETS, default: 'ce-dcgan' as PerfNet, describe: 'ce-dcgan: semantic-inpainting CE + discriminator; ce-alexnet: feature-learning CE; ce-alexnet-small: the CIFAR-10 context encoder (experiments/cifar10.json)' })
+          .option('size', { type: 'number', describe: 'input side in pixels (default 64 for ce-dcgan, 227 for ce-alexnet, 32 for ce-alexnet-small)' })
           .option('batch', { type: 'number', default: 16 })
           .option('bottleneck', { type: 'number', default: 4000, describe: 'ce-dcgan bottleneck channels' })
           .option('steps', { type: 'number', default: 5, describe: 'timed steps after one warm-up step' })

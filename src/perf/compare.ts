@@ -27,9 +27,10 @@ const CONFIGS: Config[] = [
   { id: 'ce-dcgan-4000', args: ['--net', 'ce-dcgan', '--size', '64', '--bottleneck', '4000'] },
   { id: 'ce-dcgan-512', args: ['--net', 'ce-dcgan', '--size', '64', '--bottleneck', '512'] },
   { id: 'ce-alexnet', args: ['--net', 'ce-alexnet', '--size', '227'] },
+  { id: 'ce-alexnet-small', args: ['--net', 'ce-alexnet-small', '--size', '32'] },
 ];
 
-type Line = Record<string, number | string>;
+type Line = Record<string, number | string | number[]>;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -86,8 +87,10 @@ async function main(): Promise<void> {
       lines.push({ round, id: c.id, ours: o, torch: t });
       process.stderr.write(`round ${round} ${c.id}: ours ${o.train_img_s} train / ${o.fwd_img_s} fwd img/s, ${o.peak_rss_mb} MB; `
         + `torch ${t.train_img_s} / ${t.fwd_img_s}, ${t.peak_rss_mb} MB\n`);
-      for (const k of ['params_G', 'params_D'] as const) {
-        if (o[k] !== t[k]) process.stderr.write(`warning: ${c.id}: ${k} differs (ours ${o[k]}, torch ${t[k]}): not the same network\n`);
+      for (const k of ['params_G', 'params_D', 'out_shape'] as const) {
+        // out_shape is an array: compared as JSON.
+        const [ok, tk] = [JSON.stringify(o[k]), JSON.stringify(t[k])];
+        if (ok !== tk) process.stderr.write(`warning: ${c.id}: ${k} differs (ours ${ok}, torch ${tk}): not the same network\n`);
       }
     }
   }

@@ -14,6 +14,11 @@
  *   this step instead does exactly the work of bench/torch_reference.py's
  *   (with LeanAdam, whose in-place update matches torch's memory use), for
  *   the comparison with PyTorch.
+ * - `ce-alexnet-small`: the small-image context encoder exactly as
+ *   experiments/cifar10.json's model entry defines it (alexnet-small encoder,
+ *   width 1/4, BatchNorm after every conv), built by the model's registered
+ *   generator as `bench run` builds it; same centre-hole L2 step as
+ *   ce-alexnet. 32 px by default (CIFAR-10's side).
  *
  * Random data, shapes NHWC.
  */
@@ -21,8 +26,11 @@ import * as tf from '@tensorflow/tfjs';
 import { LeanAdam } from '../engine/lean-adam.js';
 import { UserError } from '../errors.js';
 import { ALEXNET_WIDTHS } from '../models/alexnet.js';
+import type { ModelConfig } from '../models/config.js';
 import { buildContextEncoder } from '../models/context-encoder.js';
 import { buildDiscriminator, buildInpaintingGenerator } from '../models/dcgan.js';
+import { SMALL_ALEXNET_MAX_INPUT, SMALL_ALEXNET_MIN_INPUT } from '../models/encoders/alexnet-small.js';
+import { generatorOf } from '../models/generators/index.js';
 import { bceWithConstant } from '../pretext/losses.js';
 import { reconstructionStep } from '../pretext/reconstruction-step.js';
 import type { PerfNet } from './options.js';
@@ -138,9 +146,19 @@ function dcgan(opts: PerfNetOptions): PerfSession {
   };
 }
 
-function alexnet(opts: PerfNetOptions): PerfSession {
+/**
+ * experiments/cifar10.json's `model` entry but its inputSize (which --size
+ * sets); test/perf/flops.test.ts checks the two agree.
+ */
+export const CIFAR10_MODEL = { encoder: 'alexnet-small', widthMultiplier: 0.25, batchNorm: true } as const;
+
+/**
+ * A generator trained on masked L2 over the centre hole with `bench run`'s
+ * own step (reconstructionStep, tf.train.adam: what the pretext loop uses
+ * for both AlexNet context encoders).
+ */
+function reconstructionSession(G: tf.LayersModel, opts: PerfNetOptions): PerfSession {
   const { size, batch, seed = 1 } = opts;
-  const { generator: G } = buildContextEncoder({ encoder: { inputSize: size, widths: ALEXNET_WIDTHS, seed } });
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
   const weight = centreMask(batch, size, 1, 1);
   const masked = tf.tidy(() => tf.mul(x, tf.sub(1, weight)) as tf.Tensor4D);
@@ -163,10 +181,29 @@ function alexnet(opts: PerfNetOptions): PerfSession {
   };
 }
 
+function alexnet(opts: PerfNetOptions): PerfSession {
+  const { generator } = buildContextEncoder({ encoder: { inputSize: opts.size, widths: ALEXNET_WIDTHS, seed: opts.seed ?? 1 } });
+  return reconstructionSession(generator, opts);
+}
+
+function alexnetSmall(opts: PerfNetOptions): PerfSession {
+  const model: ModelConfig = { ...CIFAR10_MODEL, inputSize: opts.size };
+  // As pretext/common.ts builds it: the model's generator (here the default
+  // encoder-decoder on the alexnet-small encoder), no dropout (cifar10.json sets none).
+  const { generator } = generatorOf(model).build({ model, seed: opts.seed ?? 1 });
+  return reconstructionSession(generator, opts);
+}
+
 export function buildPerfSession(opts: PerfNetOptions): PerfSession {
   if (opts.net === 'ce-dcgan') {
     if (!Number.isInteger(Math.log2(opts.size)) || opts.size < 16) throw new UserError(`--size ${opts.size}: ce-dcgan needs a power of two >= 16 (e.g. 64 or 128)`);
     return dcgan(opts);
+  }
+  if (opts.net === 'ce-alexnet-small') {
+    if (!Number.isInteger(opts.size) || opts.size < SMALL_ALEXNET_MIN_INPUT || opts.size > SMALL_ALEXNET_MAX_INPUT) {
+      throw new UserError(`--size ${opts.size}: ce-alexnet-small takes ${SMALL_ALEXNET_MIN_INPUT}-${SMALL_ALEXNET_MAX_INPUT} px (the alexnet-small encoder's range; CIFAR-10: 32)`);
+    }
+    return alexnetSmall(opts);
   }
   if (opts.size < 67) throw new UserError(`--size ${opts.size}: ce-alexnet needs at least 67 px (227 in the paper)`);
   return alexnet(opts);

@@ -13,7 +13,7 @@ import { DEFAULT_SIZE, type PerfNet } from './options.js';
 
 export interface PerfOptions {
   net: PerfNet;
-  /** Default: 64 for ce-dcgan, 227 for ce-alexnet. */
+  /** Default: 64 for ce-dcgan, 227 for ce-alexnet, 32 for ce-alexnet-small. */
   size?: number;
   batch: number;
   bottleneck: number;
@@ -40,6 +40,8 @@ export interface PerfResult {
   peak_rss_mb: number;
   params_G: number;
   params_D?: number;
+  /** The generator's output for one batch, NHWC (torch_reference.py prints its NCHW output in this order too). */
+  out_shape: number[];
   /** Forward GFLOPs of one image through the generator (multiply-adds x 2 of convs, up-convs and dense layers; flops.ts). */
   gflop_per_img: number;
   /** Achieved arithmetic: forward passes, and training steps counted as 3 forward passes (forward + two backward) of G and of D on real and fake. */
@@ -192,6 +194,7 @@ export async function runPerf(opts: PerfOptions): Promise<PerfResult> {
     peak_wasm_simd128_gflop_s: peak.wasm_simd128_gflop_s,
     params_G: countTrainable(session.generator),
     ...(session.discriminator ? { params_D: countTrainable(session.discriminator) } : {}),
+    out_shape: session.generator.outputs[0].shape.map((d) => d ?? opts.batch),
     tensors_warm: tensorsWarm,
     tensors_end: tensorsEnd,
     rss_warm_mb: mb(rssWarm),

@@ -24,4 +24,15 @@ describe('bench perf', function () {
     await assert.rejects(runPerf({ net: 'ce-dcgan', size: 48, batch: 1, bottleneck: 8, steps: 1, backend: 'wasm', kernels: 'fast', profile: false }), UserError);
     await assert.rejects(runPerf({ net: 'ce-alexnet', size: 50, batch: 1, bottleneck: 8, steps: 1, backend: 'wasm', kernels: 'fast', profile: false }), UserError);
   });
+
+  it('times ce-alexnet-small at 32 px and rejects sizes outside the alexnet-small encoder\'s 32-96 px', async () => {
+    const r = await runPerf({ net: 'ce-alexnet-small', batch: 2, bottleneck: 0, steps: 1, backend: 'wasm', kernels: 'fast', profile: false });
+    assert.equal(r.size, 32);
+    assert.deepEqual(r.out_shape, [2, 32, 32, 3]);
+    assert.equal(r.params_D, undefined);
+    assert.equal(r.tensors_end, r.tensors_warm);
+    for (const size of [31, 97]) {
+      await assert.rejects(runPerf({ net: 'ce-alexnet-small', size, batch: 1, bottleneck: 0, steps: 1, backend: 'wasm', kernels: 'fast', profile: false }), (err: Error) => err instanceof UserError && err.message.startsWith(`--size ${size}:`));
+    }
+  });
 });
