@@ -147,6 +147,28 @@ describe('models/relu-conv: conv + bias + ReLU as one op in training', () => {
     x.dispose();
   });
 
+  it("frees the output's gradient it spends only when the backward pass made it: a dy given to tf.grad stays usable, and nothing leaks", async () => {
+    for (const kind of ['conv', 'transpose'] as const) {
+      const model = oneLayer(kind, true, kind === 'conv' ? { kernelSize: 3, padding: 'same' } : { kernelSize: 4, strides: 2, padding: 'same' }, 6);
+      const x = patternImage(1, 6);
+      const y = model.predict(x) as tf.Tensor;
+      const dy = tf.onesLike(y);
+      const before = tf.memory().numTensors;
+      // The layer's output is f's output, so the pass starts from the caller's dy.
+      const dx = tf.grad((input: tf.Tensor) => model.apply(input, { training: true }) as tf.Tensor)(x, dy);
+      assert.equal(dy.isDisposed, false, `${kind}: the caller's dy was freed`);
+      assert.equal((await dy.data()).length, y.size);
+      dx.dispose();
+      // A loss after the layer: the pass makes (and may free) every dy itself.
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)), vars);
+      tf.dispose([value, ...Object.values(grads)]);
+      assert.equal(tf.memory().numTensors, before, `${kind}: tensors left behind`);
+      tf.dispose([x, y, dy]);
+      model.dispose();
+    }
+  });
+
   it('saves under its own class names and reloads; a checkpoint of plain Conv2D layers still loads as tfjs layers', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ceb-relu-conv-'));
     try {
