@@ -81,7 +81,25 @@ class ChannelwiseDense(nn.Module):
         return y.transpose(0, 1).reshape(b, m, h, w)
 
 
-class AlexNetContextEncoder(nn.Module):
+def context_decoder(c, side, widths):
+    """src/models/context-encoder.ts's decoder on a side x side x c pool5: channel-wise FC, 1x1 conv,
+    4x4/2 up-convs (tfjs's 'same' pads 1 on each side: torch's padding=1), tanh on the last."""
+    layers = [ChannelwiseDense(c, side * side), nn.Conv2d(c, c, 1), nn.ReLU(True)]
+    for i, out in enumerate(widths):
+        layers += [nn.ConvTranspose2d(c, out, 4, 2, 1), nn.Tanh() if i == len(widths) - 1 else nn.ReLU(True)]
+        c = out
+    return nn.Sequential(*layers)
+
+
+class ContextEncoder(nn.Module):
+    """encoder -> decoder -> bilinear resize to the input side (set self.size, self.encoder, self.decoder)."""
+
+    def forward(self, x):
+        y = self.decoder(self.encoder(x))
+        return F.interpolate(y, size=(self.size, self.size), mode='bilinear', align_corners=True)
+
+
+class AlexNetContextEncoder(ContextEncoder):
     """src/models/context-encoder.ts with full AlexNet widths: 227 -> pool5 6x6x256 -> 192 -> resize 227."""
 
     def __init__(self, size=227, widths=(96, 256, 384, 384, 256), decoder=(128, 64, 64, 32, 3)):
@@ -97,16 +115,7 @@ class AlexNetContextEncoder(nn.Module):
         )
         with torch.no_grad():
             pool5 = self.encoder(torch.zeros(1, 3, size, size)).shape[-1]
-        layers = [ChannelwiseDense(w5, pool5 * pool5), nn.Conv2d(w5, w5, 1), nn.ReLU(True)]
-        c = w5
-        for i, out in enumerate(decoder):
-            layers += [nn.ConvTranspose2d(c, out, 4, 2, 1), nn.Tanh() if i == len(decoder) - 1 else nn.ReLU(True)]
-            c = out
-        self.decoder = nn.Sequential(*layers)
-
-    def forward(self, x):
-        y = self.decoder(self.encoder(x))
-        return F.interpolate(y, size=(self.size, self.size), mode='bilinear', align_corners=True)
+        self.decoder = context_decoder(w5, pool5, decoder)
 
 
 def js_round(x):
@@ -153,7 +162,7 @@ def same_maxpool(size, kernel=3, stride=2):
     return [Pad((before, after, before, after), float('-inf')), nn.MaxPool2d(kernel, stride)], out
 
 
-class SmallAlexNetContextEncoder(nn.Module):
+class SmallAlexNetContextEncoder(ContextEncoder):
     """experiments/cifar10.json's context encoder: src/models/encoders/alexnet-small.ts
     (conv1 (1 + 2s)x(1 + 2s)/s with s = round(size / 16), conv2 5x5, conv3-5 3x3,
     all TF 'same'; BatchNorm between each conv and its ReLU; 3x3/2 'same'
@@ -179,16 +188,7 @@ class SmallAlexNetContextEncoder(nn.Module):
             c = w
         self.encoder = nn.Sequential(*layers)
         decoder = [max(1, js_round(w * c / 256)) for w in (128, 64, 64, 32)] + [3]
-        layers = [ChannelwiseDense(c, s * s), nn.Conv2d(c, c, 1), nn.ReLU(True)]
-        for i, out in enumerate(decoder):
-            # tfjs's 4x4/2 'same' transposed conv pads 1 on each side: torch's padding=1.
-            layers += [nn.ConvTranspose2d(c, out, 4, 2, 1), nn.Tanh() if i == len(decoder) - 1 else nn.ReLU(True)]
-            c = out
-        self.decoder = nn.Sequential(*layers)
-
-    def forward(self, x):
-        y = self.decoder(self.encoder(x))
-        return F.interpolate(y, size=(self.size, self.size), mode='bilinear', align_corners=True)
+        self.decoder = context_decoder(c, s, decoder)
 
 
 def peak_rss_mb():
