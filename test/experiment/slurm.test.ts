@@ -116,12 +116,15 @@ describe('bench run --executor slurm on a one-node SLURM', function () {
     const first = await submission(join(results, 'exp'), 1);
     const pretextArray = first.arrays[0];
     const ceIndex = pretextArray.jobs.findIndex((id) => id.startsWith('pretext/context-encoder'));
-    await waitForCheckpoint(join(results, 'exp'));
-
+    // Right after the submission, while its tasks are certainly queued or running.
     const busy = bench(['run', file, '--backend', 'wasm', '--results', results, '--executor', 'slurm'], root);
     assert.equal(busy.status, 2);
     assert.match(busy.stderr, /^error: \S+cancelled\/exp: \d+ SLURM task\(s\) of an earlier submission are still queued or running \(\d+_\d.*\); wait for them/m);
 
+    // Cancelled as soon as its first checkpoint is written: a bench process
+    // started in between (as the check above was, once) can take longer than
+    // the tiny job's remaining steps, and the cancel then finds it finished.
+    await waitForCheckpoint(join(results, 'exp'));
     slurm('scancel', [`${pretextArray.slurmJobId}_${ceIndex}`]);
     const status = bench(['status', file, '--results', results, '--watch'], root);
     assert.equal(status.status, 1, 'failed jobs end the watch with exit 1');
