@@ -78,10 +78,10 @@ const POOL_SIZE_SOURCE = 'var pthreadPoolSize=8;';
 /**
  * The main script with Emscripten's worker pool cut to the workers XNNPACK's
  * pool will hold (threads - 1; the calling thread is the last one). The build
- * starts 8 workers, each a V8 isolate of some 8 MB, before the first kernel
- * runs; terminating the idle ones afterwards does not lower the process's
- * peak RSS, since glibc keeps most of what they freed. A build without that
- * line (another tfjs version) is used as it is.
+ * starts 8 workers, each a V8 isolate, before the first kernel runs;
+ * terminating the idle ones afterwards still left ce-alexnet's peak RSS at
+ * 914 MB against 881 MB with the pool cut (2 threads, BENCHMARKS.md). A
+ * build without that line (another tfjs version) is used as it is.
  */
 function mainScriptFile(original: string, threads: number): string {
   const source = readFileSync(original, 'utf8');
