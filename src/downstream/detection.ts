@@ -40,7 +40,7 @@ import { nms } from './nms.js';
 import { clipBox, jitterBoxes, loadProposalFile, proposalsForIds, sampleRois, slidingWindows, type GroundTruth } from './proposals.js';
 import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
 import { TransferOptimizer } from './transfer-optimizer.js';
-import { roiPool, type Roi, type RoiPoolOptions } from './roi-pool.js';
+import { groupIdenticalRois, roiPool, type Roi, type RoiGroups, type RoiPoolOptions } from './roi-pool.js';
 import { checkOptimizerFields, TRANSFER_FIELDS, type TransferConfig } from './config.js';
 import { registerTask, type DownstreamContext } from './registry.js';
 import type { DownstreamJob } from './types.js';
@@ -294,25 +294,57 @@ interface DetectionContext {
   classes: number;
 }
 
-/** Softmax scores [n, C + 1] and box deltas [n, 4C] of every proposal of one image. */
+/**
+ * Proposal lists shared by many images (the built-in windows: one array for
+ * every image) are grouped once per map shape and pooling; a proposal file's
+ * lists are per image and grouped each time.
+ */
+const roiGroupsMemo = new WeakMap<readonly Box[], Map<string, RoiGroups>>();
+
+function roiGroupsOf(proposals: readonly Box[], mapShape: [number, number, number], pooling: RoiPoolOptions): RoiGroups {
+  const key = `${mapShape.join('x')}/${pooling.pooledSize ?? ''}/${pooling.spatialScale}`;
+  let byShape = roiGroupsMemo.get(proposals);
+  if (!byShape) roiGroupsMemo.set(proposals, (byShape = new Map()));
+  let groups = byShape.get(key);
+  if (!groups) byShape.set(key, (groups = groupIdenticalRois(proposals.map((box) => ({ batch: 0, box })), mapShape, pooling)));
+  return groups;
+}
+
+/**
+ * Softmax scores [n, C + 1] and box deltas [n, 4C] of every proposal of one
+ * image. Proposals that pool the same cells get the same outputs, so the
+ * head runs once per group and its rows are copied to the group's members
+ * (the same numbers bit for bit: a row of a matrix product does not depend
+ * on the other rows).
+ */
 async function scoreProposals(ctx: DetectionContext, img: DetImage, pixels: Float32Array): Promise<{ probs: Float32Array; deltas: Float32Array }> {
   const { size, classes } = ctx;
   const maps = tf.tidy(() => ctx.scaler.apply(ctx.encoder.model.predict(tf.tensor4d(pixels, [1, size, size, 3])) as tf.Tensor) as tf.Tensor4D);
-  const n = img.proposals.length;
-  const probs = new Float32Array(n * (classes + 1));
-  const deltas = new Float32Array(n * 4 * classes);
-  for (let start = 0; start < n; start += TEST_ROI_CHUNK) {
-    const chunk = img.proposals.slice(start, start + TEST_ROI_CHUNK).map((box) => ({ batch: 0, box }));
+  const [, mh, mw] = maps.shape;
+  const { representatives, groupOf } = roiGroupsOf(img.proposals, [1, mh, mw], ctx.pooling);
+  const groups = representatives.length;
+  const groupProbs = new Float32Array(groups * (classes + 1));
+  const groupDeltas = new Float32Array(groups * 4 * classes);
+  for (let start = 0; start < groups; start += TEST_ROI_CHUNK) {
+    const chunk = representatives.slice(start, start + TEST_ROI_CHUNK).map((r) => ({ batch: 0, box: img.proposals[r] }));
     const [p, d] = tf.tidy(() => {
       const out = ctx.head.apply(roiPool(maps, chunk, ctx.pooling), null);
       return [tf.softmax(out.scores), out.deltas];
     });
-    probs.set(await p.data(), start * (classes + 1));
-    deltas.set(await d.data(), start * 4 * classes);
+    groupProbs.set(await p.data(), start * (classes + 1));
+    groupDeltas.set(await d.data(), start * 4 * classes);
     p.dispose();
     d.dispose();
   }
   maps.dispose();
+  const n = img.proposals.length;
+  const probs = new Float32Array(n * (classes + 1));
+  const deltas = new Float32Array(n * 4 * classes);
+  for (let i = 0; i < n; i++) {
+    const g = groupOf[i];
+    probs.set(groupProbs.subarray(g * (classes + 1), (g + 1) * (classes + 1)), i * (classes + 1));
+    deltas.set(groupDeltas.subarray(g * 4 * classes, (g + 1) * 4 * classes), i * 4 * classes);
+  }
   return { probs, deltas };
 }
 

@@ -70,6 +70,37 @@ export function planRoiPool(rois: readonly Roi[], mapShape: readonly [number, nu
   return { numRois: rois.length, pooledSize: pooled, bins };
 }
 
+/** RoIs that pool the same cells: `representatives[g]` is the first RoI of group g, `groupOf[i]` the group of RoI i. */
+export interface RoiGroups {
+  representatives: number[];
+  groupOf: Int32Array;
+}
+
+/**
+ * Groups RoIs whose every bin covers the same cells of the same map, so their
+ * pooled features, and whatever a head computes from them, are equal. A test
+ * pass scores one RoI per group: the smoke's 2,237 sliding windows pool only
+ * 265 distinct ways on its conv5 map, the paper's 227-px input 1,235 of 2,209.
+ */
+export function groupIdenticalRois(rois: readonly Roi[], mapShape: readonly [number, number, number], options: RoiPoolOptions): RoiGroups {
+  const plan = planRoiPool(rois, mapShape, options);
+  const perRoi = plan.pooledSize * plan.pooledSize * 5;
+  const groupByBins = new Map<string, number>();
+  const representatives: number[] = [];
+  const groupOf = new Int32Array(rois.length);
+  for (let r = 0; r < rois.length; r++) {
+    const key = plan.bins.subarray(r * perRoi, (r + 1) * perRoi).join(',');
+    let g = groupByBins.get(key);
+    if (g === undefined) {
+      g = representatives.length;
+      groupByBins.set(key, g);
+      representatives.push(r);
+    }
+    groupOf[r] = g;
+  }
+  return { representatives, groupOf };
+}
+
 /**
  * Max of each bin and channel over `data` ([n, height, width, channels]
  * flat), with the flat index of the first cell holding it (when `winners` is

@@ -19,6 +19,27 @@ import { alexnetWidths, buildAlexNetEncoder } from '../../src/models/alexnet.js'
 const detectionConfig = (overrides: Partial<DownstreamConfig>): DownstreamConfig => downstreamConfig({ ...overrides, task: 'detection' });
 
 
+describe('detection test pass: one head evaluation per group of identically pooled RoIs (wasm)', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it('a head row does not depend on the other rows of its batch, so scoring group representatives is bit-identical', () => {
+    // The head's ops at the smoke's sizes (pool5 of 64 x 6 x 6, widths 128): matmul, bias, ReLU, softmax.
+    const x = tf.randomNormal([600, 2304], 0, 1, 'float32', 3);
+    const w1 = tf.randomNormal([2304, 128], 0, 0.05, 'float32', 4);
+    const w2 = tf.randomNormal([128, 7], 0, 0.05, 'float32', 5);
+    const head = (rows: tf.Tensor) => tf.tidy(() => tf.softmax(tf.matMul(tf.relu(tf.add(tf.matMul(rows, w1), 0.1)), w2)));
+    const chunks = [0, 256, 512].map((start) => head(x.slice([start, 0], [Math.min(256, 600 - start), -1])));
+    const all = tf.concat(chunks);
+    const picked = Array.from({ length: 97 }, (_, i) => (i * 331) % 600);
+    const alone = head(tf.gather(x, picked));
+    const expected = tf.gather(all, picked);
+    assert.deepEqual(alone.dataSync(), expected.dataSync());
+    tf.dispose([x, w1, w2, ...chunks, all, alone, expected]);
+  });
+});
+
 describe('detection task, end to end on synthetic VOC (wasm)', function () {
   let root: string;
   let dataset: DatasetConfig;

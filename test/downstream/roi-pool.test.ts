@@ -3,7 +3,7 @@ import { before, describe, it } from 'mocha';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/random.js';
-import { planRoiPool, roiPool, type Roi } from '../../src/downstream/roi-pool.js';
+import { groupIdenticalRois, planRoiPool, roiPool, type Roi } from '../../src/downstream/roi-pool.js';
 
 /** 4x4 single-channel map with value h*4 + w. */
 function ramp(): tf.Tensor4D {
@@ -144,5 +144,41 @@ describe('roiPool (Caffe ROIPooling quantisation)', () => {
     const g = tf.grad((t: tf.Tensor) => tf.sum(roiPool(t as tf.Tensor4D, [{ batch: 0, box: [0, 0, 1, 1] }], { pooledSize: 1, spatialScale: 1 })))(flat);
     assert.deepEqual(Array.from(g.dataSync()), [1, 0, 0, 0]);
     tf.dispose([x, untaped, grad, flat, g]);
+  });
+
+  it('groups RoIs exactly when every bin pools the same cells', () => {
+    // 4x4 map, scale 1, 2x2 bins: corners 3.4 round to 3, so the third RoI pools as the first two.
+    const hand = groupIdenticalRois(
+      [
+        { batch: 0, box: [0, 0, 3, 3] },
+        { batch: 0, box: [0, 0, 3, 3] },
+        { batch: 0, box: [0, 0, 3.4, 3.4] },
+        { batch: 0, box: [0, 0, 1, 1] },
+        { batch: 1, box: [0, 0, 3, 3] },
+      ],
+      [2, 4, 4],
+      { pooledSize: 2, spatialScale: 1 },
+    );
+    assert.deepEqual(hand.representatives, [0, 3, 4]);
+    assert.deepEqual(Array.from(hand.groupOf), [0, 0, 0, 1, 2]);
+
+    // Random RoIs on a 6x6 map at 1/16: members pool exactly their representative's values, groups differ in their bins.
+    const rng = new Rng(4);
+    const x = tf.tensor4d(Array.from({ length: 6 * 6 * 5 }, () => rng.next()), [1, 6, 6, 5]);
+    const rois: Roi[] = Array.from({ length: 300 }, () => {
+      const x1 = Math.floor(rng.next() * 90);
+      const y1 = Math.floor(rng.next() * 90);
+      return { batch: 0, box: [x1, y1, x1 + Math.floor(rng.next() * 40), y1 + Math.floor(rng.next() * 40)] };
+    });
+    const options = { pooledSize: 6, spatialScale: 1 / 16 };
+    const { representatives, groupOf } = groupIdenticalRois(rois, [1, 6, 6], options);
+    assert.ok(representatives.length > 1 && representatives.length < rois.length, `${representatives.length} groups of ${rois.length}`);
+    const pooled = pooledValues(x, rois, 6, 1 / 16);
+    const row = (r: number) => pooled.slice(r * 180, (r + 1) * 180);
+    rois.forEach((_, r) => assert.deepEqual(row(r), row(representatives[groupOf[r]]), `roi ${r}`));
+    const plan = planRoiPool(rois, [1, 6, 6], options);
+    const bins = new Set(representatives.map((r) => plan.bins.subarray(r * 180, (r + 1) * 180).join(',')));
+    assert.equal(bins.size, representatives.length);
+    x.dispose();
   });
 });
