@@ -26,6 +26,7 @@ import { FEATURE_STORE_FILE, FeatureStore } from './feature-store.js';
 import { registerTask, type DownstreamContext } from './registry.js';
 import { calibrateEncoder, loadTransferEncoder, startTransferLoop, type TransferEncoder } from './transfer.js';
 import { TransferOptimizer } from './transfer-optimizer.js';
+import { pixelSoftmaxCrossEntropy } from './pixel-softmax-loss.js';
 import type { DownstreamJob } from './types.js';
 
 const IGNORE = 255;
@@ -43,23 +44,11 @@ function buildSegHead(featureShape: number[], width: number, numClasses: number,
   return tf.model({ inputs: input, outputs: scores });
 }
 
-/** Per-pixel softmax cross-entropy over upsampled logits, ignoring label 255. */
+/** Per-pixel softmax cross-entropy over logits upsampled to the input, ignoring label 255. */
 function segLoss(logits: tf.Tensor4D, labels: Uint8Array, size: number, numClasses: number): tf.Scalar {
   const n = logits.shape[0];
   const up = tf.image.resizeBilinear(logits, [size, size], true);
-  // A plain loop: TypedArray.from with a map function calls it through the
-  // iterator protocol, which made this the costliest JS of the smoke (44 s).
-  const flatLabels = new Int32Array(labels.length);
-  const weights = new Float32Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i];
-    if (v !== IGNORE) {
-      flatLabels[i] = v;
-      weights[i] = 1;
-    }
-  }
-  const onehot = tf.oneHot(tf.tensor1d(flatLabels, 'int32'), numClasses);
-  return tf.losses.softmaxCrossEntropy(onehot, up.reshape([n * size * size, numClasses]), tf.tensor1d(weights));
+  return pixelSoftmaxCrossEntropy(tf.reshape(up, [n * size * size, numClasses]), labels, IGNORE);
 }
 
 /**
