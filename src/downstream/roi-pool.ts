@@ -12,6 +12,7 @@
  * 3-4x slower on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
+import { taping } from '../engine/taping.js';
 import type { Box } from '../metrics/detection.js';
 
 /** A region on image `batch` of the feature batch, [x1, y1, x2, y2] in input pixels (0-based, inclusive). */
@@ -178,7 +179,7 @@ export function roiPool(features: tf.Tensor3D | tf.Tensor4D, rois: readonly Roi[
   const pooled = plan.pooledSize;
   const size = n * height * width * channels;
   // Outside a gradient tape (testing) nothing needs the winners.
-  if (tf.engine().state.gradientDepth === 0) {
+  if (!taping()) {
     return tf.tensor4d(poolForward(features.dataSync() as Float32Array, shape, plan, false).values, [rois.length, pooled, pooled, channels]);
   }
   const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Conv2D, Conv2DTranspose } from '@tensorflow/tfjs-layers/dist/layers/convolutional.js';
+import { taping } from '../engine/taping.js';
 
 type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
 
@@ -154,21 +155,15 @@ function onlyTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor4D {
   return (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
 }
 
-/**
- * Whether a gradient tape records (tfjs's own test in its fused ops). Outside
- * one, tfjs's layer already runs a single kernel (FusedConv2D) and keeps
- * nothing: that path is left as it is, so inference is unchanged too.
- */
-function taping(): boolean {
-  return tf.engine().state.gradientDepth > 0;
-}
-
 /** Whether a layer's settings are the ones the fused op covers (tfjs's conv gradients need dilation 1); others run tfjs's own call. */
 function fusable(activation: string, hasBias: boolean, dataFormat: string, dilationRate: number[]): boolean {
   return activation === 'relu' && hasBias && dataFormat === 'channelsLast' && dilationRate.every((d) => d === 1);
 }
 
 type Kwargs = Parameters<Conv2D['call']>[1];
+
+// Outside a gradient tape tfjs's layer already runs one kernel (FusedConv2D)
+// and keeps nothing: that path stays as it is, so inference is unchanged.
 
 export class ReluConv2D extends Conv2DBase {
   static override className = 'ReluConv2D';
