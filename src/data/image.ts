@@ -6,10 +6,12 @@
  * to the stored pixel grid, and every loader here must agree on that grid.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { letterbox, type Letterbox } from './geometry.js';
+import { DecodedImageCache, imageCacheBudget } from './decoded-cache.js';
 
 /** 0..255; the reference code's hole fill. */
 export const DATASET_MEAN_RGB = [117, 104, 123];
@@ -39,10 +41,44 @@ function sourceOf(ref: ImageRef): string {
   return typeof ref === 'string' ? ref : ref.source;
 }
 
+/** An image's encoded bytes or raw pixels, read now; a file that cannot be read is a UserError naming it. */
+type Input = Buffer | { data: Uint8Array; width: number; height: number; channels: 3 };
+
+async function readInput(ref: ImageRef): Promise<Input> {
+  const input = typeof ref === 'string' ? ref : await ref.image();
+  if (typeof input !== 'string') return input;
+  try {
+    return await readFile(input);
+  } catch (err) {
+    throw unreadable(sourceOf(ref), err);
+  }
+}
+
+function sharpOf(input: Input): Sharp {
+  if (Buffer.isBuffer(input)) return sharp(input);
+  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
+}
+
+/** sharp on a file reads only what it needs (a header, for a size check). */
 async function openImage(ref: ImageRef): Promise<Sharp> {
   const input = typeof ref === 'string' ? ref : await ref.image();
-  if (typeof input === 'string' || Buffer.isBuffer(input)) return sharp(input);
-  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } });
+  return typeof input === 'string' ? sharp(input) : sharpOf(input);
+}
+
+let cache: DecodedImageCache<DecodedPixels> | null = null;
+
+/** This process's decoded-image cache (decoded-cache.ts), made on first use with BENCH_IMAGE_CACHE_MB's budget. */
+export function decodedImageCache(): DecodedImageCache<DecodedPixels> {
+  cache ??= new DecodedImageCache<DecodedPixels>(imageCacheBudget());
+  return cache;
+}
+
+/** `input` decoded the `variant` way by `decode`, from the cache when it holds it. */
+function cachedDecode(input: Input, variant: string, decode: (image: Sharp) => Promise<DecodedPixels>): Promise<DecodedPixels> {
+  const content = Buffer.isBuffer(input) ? input : input.data;
+  // Raw pixels carry their shape outside the bytes.
+  const shape = Buffer.isBuffer(input) ? '' : `${input.width}x${input.height}:`;
+  return decodedImageCache().get(DecodedImageCache.key(content, shape + variant), () => decode(sharpOf(input)));
 }
 
 /** libvips messages span lines; errors here are one line. */
@@ -55,7 +91,15 @@ function unreadable(path: string, err: unknown): UserError {
   return new UserError(`${path}: cannot decode the image (${describe(err)}); expected a readable JPEG or PNG`);
 }
 
-async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage> {
+/** 8-bit RGB pixels as sharp decoded them, and where a letterboxed image landed. */
+export interface DecodedPixels {
+  data: Uint8Array;
+  height: number;
+  width: number;
+  box?: Letterbox;
+}
+
+async function decodePixels(pipeline: Sharp, path: string): Promise<DecodedPixels> {
   let result: { data: Buffer; info: OutputInfo };
   try {
     result = await pipeline
@@ -70,18 +114,27 @@ async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage>
   if (info.channels !== 3) {
     throw new Error(`${path}: decoder gave ${info.channels} channels, expected 3`);
   }
+  return { data, height: info.height, width: info.width };
+}
+
+function toFloat(pixels: DecodedPixels): FloatImage {
+  const { data } = pixels;
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = data[i] / 127.5 - 1;
-  return { data: out, height: info.height, width: info.width, channels: 3 };
+  return { data: out, height: pixels.height, width: pixels.width, channels: 3 };
+}
+
+async function decodeToFloat(pipeline: Sharp, path: string): Promise<FloatImage> {
+  return toFloat(await decodePixels(pipeline, path));
 }
 
 export async function loadImage(ref: ImageRef, opts: { size: number; fit?: Fit }): Promise<FloatImage> {
   const fit = opts.fit ?? 'resize';
-  const pipeline = (await openImage(ref)).resize(opts.size, opts.size, {
-    fit: fit === 'resize' ? 'fill' : 'cover',
-    position: 'centre',
-  });
-  return decodeToFloat(pipeline, sourceOf(ref));
+  const path = sourceOf(ref);
+  const pixels = await cachedDecode(await readInput(ref), `${fit}:${opts.size}`, (image) =>
+    decodePixels(image.resize(opts.size, opts.size, { fit: fit === 'resize' ? 'fill' : 'cover', position: 'centre' }), path),
+  );
+  return toFloat(pixels);
 }
 
 /**
@@ -89,17 +142,22 @@ export async function loadImage(ref: ImageRef, opts: { size: number; fit?: Fit }
  * the dataset mean colour (about 0 in [-1, 1]); `box` says where it landed.
  */
 export async function loadImageLetterboxed(ref: ImageRef, size: number): Promise<{ image: FloatImage; box: Letterbox }> {
-  const { width, height } = await refSize(ref);
-  const box = letterbox(width, height, size);
-  const [r, g, b] = DATASET_MEAN_RGB;
-  const pipeline = (await openImage(ref)).resize(box.contentWidth, box.contentHeight, { fit: 'fill' }).extend({
-    left: box.left,
-    top: box.top,
-    right: size - box.contentWidth - box.left,
-    bottom: size - box.contentHeight - box.top,
-    background: { r, g, b },
+  const path = sourceOf(ref);
+  const input = await readInput(ref);
+  const pixels = await cachedDecode(input, `letterbox:${size}`, async (image) => {
+    const { width, height } = await sizeOf(image, path);
+    const box = letterbox(width, height, size);
+    const [r, g, b] = DATASET_MEAN_RGB;
+    const pipeline = sharpOf(input).resize(box.contentWidth, box.contentHeight, { fit: 'fill' }).extend({
+      left: box.left,
+      top: box.top,
+      right: size - box.contentWidth - box.left,
+      bottom: size - box.contentHeight - box.top,
+      background: { r, g, b },
+    });
+    return { ...(await decodePixels(pipeline, path)), box };
   });
-  return { image: await decodeToFloat(pipeline, sourceOf(ref)), box };
+  return { image: toFloat(pixels), box: pixels.box! };
 }
 
 /**
@@ -111,15 +169,19 @@ export async function probeImage(ref: ImageRef, full: boolean): Promise<void> {
   else await refSize(ref);
 }
 
-async function refSize(ref: ImageRef): Promise<{ width: number; height: number }> {
+async function sizeOf(image: Sharp, path: string): Promise<{ width: number; height: number }> {
   let meta: Metadata;
   try {
-    meta = await (await openImage(ref)).metadata();
+    meta = await image.metadata();
   } catch (err) {
-    throw unreadable(sourceOf(ref), err);
+    throw unreadable(path, err);
   }
-  if (!meta.width || !meta.height) throw new UserError(`${sourceOf(ref)}: the image has no size; expected a readable JPEG or PNG`);
+  if (!meta.width || !meta.height) throw new UserError(`${path}: the image has no size; expected a readable JPEG or PNG`);
   return { width: meta.width, height: meta.height };
+}
+
+async function refSize(ref: ImageRef): Promise<{ width: number; height: number }> {
+  return sizeOf(await openImage(ref), sourceOf(ref));
 }
 
 /** `box` is 0-based inclusive [x1, y1, x2, y2]; it is clipped to the image. */

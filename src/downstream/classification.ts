@@ -13,7 +13,7 @@ import { logLine, Progress } from '../engine/log.js';
 import { UserError } from '../errors.js';
 import { cropViews, EpochSampler, type CropView } from '../data/batches.js';
 import type { DatasetHandle, SampleRef } from '../data/formats/types.js';
-import { decodeChunk, readableIndices, StreamingCropLoader, TRAINING_PREFETCH } from '../data/loader.js';
+import { decodeChunk, prefetchEach, readableIndices, StreamingCropLoader, TRAINING_PREFETCH } from '../data/loader.js';
 import { BadSamples } from '../data/samples.js';
 import { averagePrecision, meanAP } from '../metrics/index.js';
 import { checkOptimizerFields, DEFAULT_LAYER, TRANSFER_FIELDS, type TransferConfig } from './config.js';
@@ -145,9 +145,14 @@ async function forEachViewChunk(
   // a line every 30 s shows it is alive; a short pass prints nothing.
   const progress = new Progress(`classification: ${label} features (${views.length} views)`, count, count + 1);
   const started = performance.now();
-  for (let start = 0; start < count; start += FEATURE_CHUNK) {
-    const indices = Array.from({ length: Math.min(FEATURE_CHUNK, count - start) }, (_, k) => start + k);
-    const bank = await decodeChunk(split.sources, indices, loadSize, bad);
+  const chunks = Array.from({ length: Math.ceil(count / FEATURE_CHUNK) }, (_, c) =>
+    Array.from({ length: Math.min(FEATURE_CHUNK, count - c * FEATURE_CHUNK) }, (_, k) => c * FEATURE_CHUNK + k),
+  );
+  // The next chunk decodes (in sharp's threads) while this one's views pass through the encoder.
+  const decoded = prefetchEach(chunks, 1, (indices) => decodeChunk(split.sources, indices, loadSize, bad));
+  for (const indices of chunks) {
+    const start = indices[0];
+    const bank = await decoded.next().value!;
     const local = indices.map((_, k) => k);
     const features: Float32Array[] = [];
     for (const view of views) {
