@@ -2,8 +2,9 @@
  * Training batches streamed from disk: each batch's images are decoded,
  * resized and cropped when it is scheduled, a bounded number of batches
  * ahead, so memory holds at most `prefetch` batches whatever the dataset's
- * size. Decoding runs in sharp's (libvips) own thread pool, so it overlaps the
- * training step on the main thread.
+ * size (plus the decoded-image cache's bounded pixels of images read more
+ * than once: decoded-cache.ts). Decoding runs in sharp's (libvips) own thread
+ * pool, so it overlaps the training step on the main thread.
  *
  * The order and crops come from the same seeded streams, drawn in the same
  * order, as the in-memory path (loadImageBank + cropBatch): the same seed
