@@ -295,19 +295,19 @@ interface DetectionContext {
 }
 
 /**
- * Proposal lists shared by many images (the built-in windows: one array for
- * every image) are grouped once per map shape and pooling; a proposal file's
- * lists are per image and grouped each time.
+ * The last proposal list grouped, and its groups: the built-in windows are
+ * one array for every image, grouped once per map shape and pooling; a
+ * proposal file's lists are per image and grouped each time, so nothing
+ * accumulates over a test set.
  */
-const roiGroupsMemo = new WeakMap<readonly Box[], Map<string, RoiGroups>>();
+let lastGroups: { proposals: readonly Box[]; key: string; groups: RoiGroups } | null = null;
 
 function roiGroupsOf(proposals: readonly Box[], mapShape: [number, number, number], pooling: RoiPoolOptions): RoiGroups {
   const key = `${mapShape.join('x')}/${pooling.pooledSize ?? ''}/${pooling.spatialScale}`;
-  let byShape = roiGroupsMemo.get(proposals);
-  if (!byShape) roiGroupsMemo.set(proposals, (byShape = new Map()));
-  let groups = byShape.get(key);
-  if (!groups) byShape.set(key, (groups = groupIdenticalRois(proposals.map((box) => ({ batch: 0, box })), mapShape, pooling)));
-  return groups;
+  if (lastGroups?.proposals !== proposals || lastGroups.key !== key) {
+    lastGroups = { proposals, key, groups: groupIdenticalRois(proposals.map((box) => ({ batch: 0, box })), mapShape, pooling) };
+  }
+  return lastGroups.groups;
 }
 
 /**
