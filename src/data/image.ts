@@ -41,11 +41,17 @@ function sourceOf(ref: ImageRef): string {
   return typeof ref === 'string' ? ref : ref.source;
 }
 
-/** An image's encoded bytes or raw pixels, read now; a file that cannot be read is a UserError naming it. */
-type Input = Buffer | { data: Uint8Array; width: number; height: number; channels: 3 };
+/** What `ref` hands out: a path, encoded bytes or raw pixels. */
+async function imageDataOf(ref: ImageRef): Promise<ImageData> {
+  return typeof ref === 'string' ? ref : ref.image();
+}
 
+/** An image's encoded bytes or raw pixels, read now. */
+type Input = Exclude<ImageData, string>;
+
+/** A file that cannot be read is a UserError naming it. */
 async function readInput(ref: ImageRef): Promise<Input> {
-  const input = typeof ref === 'string' ? ref : await ref.image();
+  const input = await imageDataOf(ref);
   if (typeof input !== 'string') return input;
   try {
     return await readFile(input);
@@ -61,7 +67,7 @@ function sharpOf(input: Input): Sharp {
 
 /** sharp on a file reads only what it needs (a header, for a size check). */
 async function openImage(ref: ImageRef): Promise<Sharp> {
-  const input = typeof ref === 'string' ? ref : await ref.image();
+  const input = await imageDataOf(ref);
   return typeof input === 'string' ? sharp(input) : sharpOf(input);
 }
 
@@ -143,12 +149,11 @@ export async function loadImage(ref: ImageRef, opts: { size: number; fit?: Fit }
  */
 export async function loadImageLetterboxed(ref: ImageRef, size: number): Promise<{ image: FloatImage; box: Letterbox }> {
   const path = sourceOf(ref);
-  const input = await readInput(ref);
-  const pixels = await cachedDecode(input, `letterbox:${size}`, async (image) => {
+  const pixels = await cachedDecode(await readInput(ref), `letterbox:${size}`, async (image) => {
     const { width, height } = await sizeOf(image, path);
     const box = letterbox(width, height, size);
     const [r, g, b] = DATASET_MEAN_RGB;
-    const pipeline = sharpOf(input).resize(box.contentWidth, box.contentHeight, { fit: 'fill' }).extend({
+    const pipeline = image.resize(box.contentWidth, box.contentHeight, { fit: 'fill' }).extend({
       left: box.left,
       top: box.top,
       right: size - box.contentWidth - box.left,

@@ -6,9 +6,10 @@
  * Why not tfjs's: on wasm it ran 3 Exp and about 20 other kernels over the
  * whole [pixels, classes] matrix per step (each Exp a scalar expf, 8.5 ns a
  * value): about 48 of the 62 ms of a smoke segmentation step in the profile
- * (16 x 99 x 99 pixels, 7 classes). Here one JS pass per pixel forms the loss and, in the same
- * pass, the gradient softmax - one-hot, which the backward pass only scales
- * by dy / count; ignored pixels cost nothing and get a zero gradient.
+ * (16 x 99 x 99 pixels, 7 classes). Here one JS pass per pixel forms the
+ * loss and, in the same pass, the gradient softmax - one-hot, which the
+ * backward pass only scales by dy / count; ignored pixels cost nothing and
+ * get a zero gradient.
  * Per pixel the arithmetic is in float64 (stabilised by the row's max) with
  * a polynomial exp; the gradient is stored as float32.
  */
